@@ -1,0 +1,112 @@
+"""Sentro account: where a Sentro customer sees and controls what Sentro holds about them."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, has_request_context
+from flask_login import LoginManager
+
+from . import config as config_module
+from . import crypto, db, errors, navigation, security
+from .pages import htmx
+
+ROOT = Path(__file__).resolve().parent.parent
+login_manager = LoginManager()
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the site: configuration, database, security, every capability's blueprint."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    settings = config_module.load(overrides, instance_path=app.instance_path)
+    app.config.update(settings)
+    development = app.config["SENTRO_ENV"] != "production"
+    app.config.update(
+        SESSION_COOKIE_NAME="sentro_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=not development,
+        PERMANENT_SESSION_LIFETIME=timedelta(days=14),
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        TESTING=app.config["SENTRO_ENV"] == "testing",
+    )
+    _logging(app)
+
+    crypto.configure(app.config["DATA_ENCRYPTION_KEYS"], app.config["SECRET_KEY"])
+    db.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    navigation.init_app(app)
+    htmx.init_app(app)
+    _login(app)
+    _blueprints(app)
+    _commands(app)
+    _templates(app)
+    return app
+
+
+def _blueprints(app: Flask) -> None:
+    from .account.views import bp as account
+    from .auth import oidc
+    from .auth.views import bp as auth
+    from .public.views import bp as public
+
+    oidc.init_app(app)
+    for blueprint in (public, auth, account):
+        app.register_blueprint(blueprint)
+    if app.config["SENTRO_ENV"] == "development":
+        from .mail.devmail import bp as devmail
+
+        app.register_blueprint(devmail)
+
+
+def _commands(app: Flask) -> None:
+    from . import cli
+    from .mail import cli as mail_cli
+
+    cli.init_app(app)
+    mail_cli.init_app(app)
+
+
+def _login(app: Flask) -> None:
+    from .auth.service import load_user
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None  # the provider's page says it all
+
+    @login_manager.user_loader
+    def _load(session_id: str):
+        return load_user(db.session(), session_id)
+
+
+def _templates(app: Flask) -> None:
+    from .templating import init_app
+
+    init_app(app)
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
+def _logging(app: Flask) -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(_RequestIdFilter())
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s level=%(levelname)s request=%(request_id)s %(name)s: %(message)s")
+    )
+    root = logging.getLogger("webapp")
+    if not root.handlers:
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)

@@ -1,0 +1,1 @@
+"""The signed-in home: `/account`, the hub that links every capability."""

@@ -1,0 +1,74 @@
+"""Decorators that guard views: staff only, and a recent sign-in for sensitive actions."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort, current_app, redirect, request, session, url_for
+from flask_login import current_user, login_required
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Session key: when the person last proved who they are (epoch seconds).
+AUTH_TIME = "auth_time"
+
+
+def staff_required(view: F) -> F:
+    """Only staff (the STAFF_GROUP claim) may use the view; others get 403."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_staff:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def signed_in_recently(max_age_minutes: int | None = None) -> bool:
+    """Whether the person authenticated at the provider within the allowed minutes."""
+    minutes = max_age_minutes or current_app.config["REAUTH_MAX_AGE_MINUTES"]
+    auth_time = session.get(AUTH_TIME)
+    return isinstance(auth_time, int | float) and time.time() - auth_time <= minutes * 60
+
+
+def reauth_url(next_path: str) -> str:
+    """Where to send a person to prove again who they are, then come back to `next_path`."""
+    return url_for("auth.login", next=next_path, reauth=1)
+
+
+def recent_login_required(view: F | None = None, *, minutes: int | None = None) -> Any:
+    """Demand a sign-in within `minutes` (default REAUTH_MAX_AGE_MINUTES); else re-authenticate.
+
+    Judged by the ID token's `auth_time` when the provider sends it, else by our own sign-in.
+    """
+
+    def decorate(fn: F) -> F:
+        @wraps(fn)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if signed_in_recently(minutes):
+                return fn(*args, **kwargs)
+            back = request.full_path if request.method == "GET" else _referring_path()
+            target = reauth_url(back.rstrip("?"))
+            if request.headers.get("HX-Request"):
+                return "", 204, {"HX-Redirect": target}
+            return redirect(target, code=303)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorate(view) if view is not None else decorate
+
+
+def _referring_path() -> str:
+    from .views import safe_next
+
+    referrer = request.referrer or ""
+    host = request.host_url
+    if referrer.startswith(host):
+        return safe_next("/" + referrer[len(host):]) or url_for("account.home")
+    return url_for("account.home")

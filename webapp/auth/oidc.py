@@ -1,0 +1,43 @@
+"""The Authlib client for Sentro's OpenID Connect provider."""
+
+from __future__ import annotations
+
+from authlib.integrations.flask_client import OAuth
+from flask import Flask, current_app
+
+LEEWAY_SECONDS = 60
+
+
+def init_app(app: Flask) -> None:
+    """Register the provider from OIDC_ISSUER; discovery happens on first use, not at start-up."""
+    oauth = OAuth(app)
+    issuer = app.config["OIDC_ISSUER"] or ""
+    oauth.register(
+        "provider",
+        client_id=app.config["OIDC_CLIENT_ID"],
+        client_secret=app.config["OIDC_CLIENT_SECRET"],
+        server_metadata_url=f"{issuer}/.well-known/openid-configuration",
+        client_kwargs={
+            "scope": "openid email profile",
+            "code_challenge_method": "S256",
+            "default_timeout": 10,
+        },
+    )
+    app.extensions["sentro.oidc"] = oauth
+
+
+def provider():
+    """The registered Authlib client."""
+    return current_app.extensions["sentro.oidc"].provider
+
+
+def claims_options() -> dict:
+    """Authlib checks only what it is told: insist on our issuer and our client id."""
+    config = current_app.config
+    return {
+        "iss": {"essential": True, "value": config["OIDC_ISSUER"]},
+        "aud": {"essential": True, "value": config["OIDC_CLIENT_ID"]},
+        "sub": {"essential": True},
+        "exp": {"essential": True},
+        "iat": {"essential": True},
+    }

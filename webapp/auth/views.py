@@ -1,0 +1,136 @@
+"""Sign-in, the provider's callback, and sign-out."""
+
+from __future__ import annotations
+
+import logging
+import time
+from urllib.parse import urlsplit
+
+from authlib.integrations.base_client import OAuthError
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from .. import db
+from ..security import client_ip, limiter
+from . import service
+from .guards import AUTH_TIME
+from .oidc import LEEWAY_SECONDS, claims_options, provider
+
+bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a same-site relative path, else None (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ord(c) < 32 for c in target):
+        return None
+    return target
+
+
+def _callback_url() -> str:
+    return current_app.config["BASE_URL"] + url_for("auth.callback")
+
+
+@bp.get("/login")
+@limiter.limit("20 per minute")
+def login():
+    """Send the person to the provider; `reauth=1` makes them authenticate again."""
+    next_path = safe_next(request.args.get("next"))
+    reauth = request.args.get("reauth") == "1"
+    if current_user.is_authenticated and not reauth:
+        return redirect(next_path or url_for("account.home"))
+    session["next"] = next_path
+    extra = {"prompt": "login", "max_age": 0} if reauth else {}
+    try:
+        return provider().authorize_redirect(_callback_url(), **extra)
+    except Exception as exc:  # noqa: BLE001 - any provider failure gets the same calm page
+        log.warning("sign-in could not start: %s: %s", type(exc).__name__, exc)
+        return _failed("unreachable")
+
+
+@bp.get("/auth/callback")
+@limiter.limit("20 per minute")
+def callback():
+    """Check everything the provider sent, then sign the person in."""
+    try:
+        token = provider().authorize_access_token(
+            claims_options=claims_options(), leeway=LEEWAY_SECONDS
+        )
+        if "id_token" not in token or "userinfo" not in token:
+            raise service.SignInRefused("the token response carried no checked ID token")
+        userinfo = None
+        if provider().load_server_metadata().get("userinfo_endpoint"):
+            userinfo = dict(provider().userinfo(token=token))
+        identity = service.identity_from_claims(
+            current_app.config["OIDC_ISSUER"], dict(token["userinfo"]), userinfo
+        )
+    except OAuthError as exc:
+        log.warning("sign-in refused by the provider or bad state: %s", exc.error)
+        return _failed("denied" if exc.error == "access_denied" else "refused")
+    except service.SignInRefused as exc:
+        log.warning("sign-in refused: %s", exc.reason)
+        return _failed("refused")
+    except Exception as exc:  # noqa: BLE001 - a token that fails any check, or a provider down
+        log.warning("sign-in failed: %s: %s", type(exc).__name__, exc)
+        return _failed("refused")
+
+    user = service.sign_in(
+        db.session(),
+        identity,
+        staff_group=current_app.config["STAFF_GROUP"],
+        ip=client_ip(),
+        user_agent=request.user_agent.string,
+    )
+    if not user.is_active:
+        return render_template("auth/closed.html", closed_at=user.closed_at), 403
+
+    next_path = safe_next(session.get("next"))
+    session.clear()  # a fresh session at every sign-in: nothing carried over
+    login_user(user)
+    auth_time = identity.auth_time
+    session[AUTH_TIME] = int(auth_time.timestamp() if auth_time else time.time())
+    session["id_token"] = token["id_token"]
+    log.info("signed in user=%s", user.id)
+    return redirect(next_path or url_for("account.home"), code=303)
+
+
+def _failed(reason: str):
+    status = 502 if reason == "unreachable" else 400
+    return render_template("auth/failed.html", reason=reason), status
+
+
+@bp.get("/logout")
+def logout_page():
+    """A page with the sign-out button (sign-out itself is a POST)."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("public.home"))
+    return render_template("auth/logout.html")
+
+
+@bp.post("/logout")
+def logout():
+    """End our session, then the provider's when it offers RP-initiated logout."""
+    id_token = session.get("id_token")
+    logout_user()
+    session.clear()
+    signed_out = current_app.config["BASE_URL"] + url_for("auth.signed_out")
+    try:
+        end_session = provider().load_server_metadata().get("end_session_endpoint")
+    except Exception as exc:  # noqa: BLE001 - provider down: our own sign-out still stands
+        log.warning("provider metadata unavailable at sign-out: %s", type(exc).__name__)
+        end_session = None
+    if end_session and id_token:
+        logout = provider().create_logout_url(
+            post_logout_redirect_uri=signed_out, id_token_hint=id_token
+        )
+        return redirect(logout["url"], code=303)
+    return redirect(signed_out, code=303)
+
+
+@bp.get("/signed-out")
+def signed_out():
+    """Where the provider sends the person back after sign-out."""
+    return render_template("auth/signed_out.html")

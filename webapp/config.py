@@ -1,0 +1,74 @@
+"""Configuration, read once from the environment (and an `.env` file in the working folder).
+
+Nothing else in the project reads `os.environ`: every setting is a key of `app.config`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+DEV_SECRET_KEY = "dev-only-secret-key-never-use-in-production"
+
+#: name -> (default, parser). The README's configuration table lists the same names.
+_SETTINGS: dict[str, tuple[Any, Any]] = {
+    "SENTRO_ENV": ("production", str),
+    "SECRET_KEY": (None, str),
+    "SECRET_KEY_FALLBACKS": ([], lambda v: [k.strip() for k in v.split(",") if k.strip()]),
+    "DATABASE_URL": (None, str),
+    "BASE_URL": ("http://localhost:5000", lambda v: v.rstrip("/")),
+    "OIDC_ISSUER": (None, lambda v: v.rstrip("/")),
+    "OIDC_CLIENT_ID": ("sentro-account", str),
+    "OIDC_CLIENT_SECRET": ("", str),
+    "OIDC_ACCOUNT_URL": ("", str),
+    "STAFF_GROUP": ("sentro-staff", str),
+    "SMTP_URL": ("smtp://localhost:8025", str),
+    "MAIL_FROM": ("Sentro <no-reply@sentro.co>", str),
+    "RATELIMIT_STORAGE_URI": ("memory://", str),
+    "TRUSTED_PROXIES": (0, int),
+    "DATA_ENCRYPTION_KEYS": ([], lambda v: [k.strip() for k in v.split(",") if k.strip()]),
+    "REAUTH_MAX_AGE_MINUTES": (10, int),
+}
+
+
+class ConfigError(RuntimeError):
+    """The configuration would make the site unsafe or unable to start."""
+
+
+def load(overrides: dict[str, Any] | None = None, *, instance_path: str) -> dict[str, Any]:
+    """Return the settings: defaults < .env file < environment < explicit overrides."""
+    raw: dict[str, Any] = {k: v for k, v in dotenv_values(".env").items() if v is not None}
+    raw.update({k: os.environ[k] for k in _SETTINGS if k in os.environ})
+    settings: dict[str, Any] = {}
+    for name, (default, parse) in _SETTINGS.items():
+        settings[name] = parse(raw[name]) if name in raw else default
+    settings.update(overrides or {})
+
+    env = settings["SENTRO_ENV"]
+    if env not in {"production", "development", "testing"}:
+        raise ConfigError(f"SENTRO_ENV must be production, development or testing, not {env!r}")
+    if settings["DATABASE_URL"] is None:
+        settings["DATABASE_URL"] = f"sqlite:///{Path(instance_path) / 'sentro.sqlite3'}"
+    if env == "production":
+        _check_production(settings)
+    elif not settings["SECRET_KEY"]:
+        settings["SECRET_KEY"] = DEV_SECRET_KEY
+    return settings
+
+
+def _check_production(settings: dict[str, Any]) -> None:
+    key = settings["SECRET_KEY"]
+    if not key or key == DEV_SECRET_KEY or len(key) < 32:
+        raise ConfigError("SECRET_KEY must be set to a random value of at least 32 characters")
+    issuer = settings["OIDC_ISSUER"]
+    if not issuer:
+        raise ConfigError("OIDC_ISSUER must name the OpenID Connect provider")
+    parts = urlsplit(issuer)
+    if parts.scheme != "https" and parts.hostname not in {"localhost", "127.0.0.1", "::1"}:
+        raise ConfigError("OIDC_ISSUER must use https (plain http is allowed on loopback only)")
+    if not settings["DATA_ENCRYPTION_KEYS"]:
+        raise ConfigError("DATA_ENCRYPTION_KEYS must hold at least one key (see README)")

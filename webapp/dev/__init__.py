@@ -1,0 +1,1 @@
+"""Development helpers: the one-command local site and synthetic data."""

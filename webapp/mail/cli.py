@@ -1,0 +1,59 @@
+"""`flask --app webapp mail …`: deliver the outbox once, or run the worker."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from .. import db
+from .delivery import DeliveryReport, SmtpServer, deliver_due, worker_name
+
+mail_cli = AppGroup("mail", help="Deliver and send email.")
+
+
+def deliver_until_idle(stop: threading.Event | None = None) -> DeliveryReport:
+    """Send batches until nothing is due (or `stop` is set); what failed now waits for backoff."""
+    config = current_app.config
+    server = SmtpServer.from_url(config["SMTP_URL"])
+    worker = worker_name()
+    total = DeliveryReport()
+    while not (stop and stop.is_set()):
+        report = deliver_due(db.engine(), server, mail_from=config["MAIL_FROM"], worker=worker)
+        total += report
+        if report.sent + report.retrying + report.failed == 0 or report.errors:
+            break
+    return total
+
+
+@mail_cli.command("send-queued")
+def send_queued() -> None:
+    """Deliver every message that is due, then exit."""
+    report = deliver_until_idle()
+    click.echo(f"sent {report.sent}, waiting to retry {report.retrying}, failed {report.failed}")
+    for error in sorted(set(report.errors)):
+        click.echo(f"  {error}", err=True)
+
+
+@mail_cli.command("worker")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between polls when idle.")
+def worker(interval: float) -> None:
+    """Deliver mail until stopped (SIGTERM or Ctrl-C finish the message in hand first)."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo("mail worker started")
+    while not stop.is_set():
+        report = deliver_until_idle(stop)
+        if report.sent:
+            click.echo(f"sent {report.sent}")
+        stop.wait(interval)
+    click.echo("mail worker stopped")
+
+
+def init_app(app: Flask) -> None:
+    """Add the `mail` commands."""
+    app.cli.add_command(mail_cli)

@@ -1,0 +1,234 @@
+"""Delivering the outbox over SMTP: claim due rows, send over one connection, mark each sent.
+
+Rows are leased to one worker (on PostgreSQL the claim skips rows another worker holds), and
+each row is marked sent in its own commit right after the server accepts it, so a worker
+killed mid-batch leaves every other row to be delivered by the next one, none sent twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import smtplib
+import socket
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from urllib.parse import unquote, urlsplit
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.engine import Engine
+
+from ..models import OutboxMessage, utcnow
+
+log = logging.getLogger(__name__)
+outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+MAX_ATTEMPTS = 12  # about 2 days of backoff before a message is given up as failed
+LEASE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """Where to deliver: parsed from SMTP_URL (`smtp://user:pass@host:port`, `smtps://` for TLS)."""
+
+    host: str
+    port: int
+    username: str = ""
+    password: str = ""
+    tls: bool = False
+    starttls: bool = False
+
+    @classmethod
+    def from_url(cls, url: str) -> SmtpServer:
+        parts = urlsplit(url)
+        if parts.scheme not in {"smtp", "smtps", "smtp+starttls"} or not parts.hostname:
+            raise ValueError("SMTP_URL must look like smtp://user:pass@host:port")
+        tls = parts.scheme == "smtps"
+        return cls(
+            host=parts.hostname,
+            port=parts.port or (465 if tls else 25),
+            username=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            tls=tls,
+            starttls=parts.scheme == "smtp+starttls",
+        )
+
+    def connect(self, timeout: float = 20) -> smtplib.SMTP:
+        """An open, authenticated SMTP connection."""
+        if self.tls:
+            connection: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=timeout)
+        else:
+            connection = smtplib.SMTP(self.host, self.port, timeout=timeout)
+            if self.starttls:
+                connection.starttls()
+        if self.username:
+            connection.login(self.username, self.password)
+        return connection
+
+
+@dataclass
+class DeliveryReport:
+    """What one pass over the outbox did."""
+
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def __iadd__(self, other: DeliveryReport) -> DeliveryReport:
+        self.sent += other.sent
+        self.retrying += other.retrying
+        self.failed += other.failed
+        self.errors += other.errors
+        return self
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failure: 1 min, 2, 4, … capped at 6 hours."""
+    return timedelta(seconds=min(60 * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
+def claim(engine: Engine, worker: str, *, limit: int, now: datetime) -> list[OutboxMessage]:
+    """Lease up to `limit` due rows to `worker` and return them, oldest first."""
+    due = (
+        select(outbox.c.id)
+        .where(
+            outbox.c.status == "queued",
+            outbox.c.next_attempt_at <= now,
+            or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now),
+        )
+        .order_by(outbox.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    with engine.begin() as connection:
+        connection.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(due.scalar_subquery()))
+            .values(claimed_by=worker, claimed_until=now + LEASE)
+        )
+        rows = connection.execute(
+            select(outbox)
+            .where(outbox.c.claimed_by == worker, outbox.c.status == "queued")
+            .order_by(outbox.c.id)
+        ).all()
+    return [OutboxMessage.model_validate(dict(row._mapping)) for row in rows]
+
+
+def to_email(message: OutboxMessage, mail_from: str) -> EmailMessage:
+    """The MIME message for an outbox row."""
+    email = EmailMessage()
+    email["From"] = mail_from
+    email["To"] = message.to_addr
+    email["Subject"] = message.subject
+    email["Date"] = format_datetime(message.created_at.astimezone(UTC))
+    email["Message-ID"] = message.message_id
+    for name, value in message.headers.items():
+        email[name] = value
+    email.set_content(message.text_body)
+    if message.html_body:
+        email.add_alternative(message.html_body, subtype="html")
+    return email
+
+
+def _finish(engine: Engine, message: OutboxMessage, worker: str, **values) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(outbox)
+            .where(and_(outbox.c.id == message.id, outbox.c.claimed_by == worker))
+            .values(claimed_by=None, claimed_until=None, **values)
+        )
+
+
+def _retry_later(engine: Engine, message: OutboxMessage, worker: str, error: str, now: datetime) -> str:
+    attempts = message.attempts + 1
+    status = "failed" if attempts >= MAX_ATTEMPTS else "queued"
+    _finish(
+        engine,
+        message,
+        worker,
+        attempts=attempts,
+        status=status,
+        next_attempt_at=now + backoff(attempts),
+        last_error=error[:500],
+    )
+    return status
+
+
+def deliver_due(
+    engine: Engine,
+    server: SmtpServer,
+    *,
+    mail_from: str,
+    worker: str,
+    batch_size: int = 200,
+    now: datetime | None = None,
+) -> DeliveryReport:
+    """Send one batch of due messages over one SMTP connection."""
+    now = now or utcnow()
+    report = DeliveryReport()
+    messages = claim(engine, worker, limit=batch_size, now=now)
+    if not messages:
+        return report
+    envelope_from = parseaddr(mail_from)[1]
+    try:
+        connection = server.connect()
+    except (OSError, smtplib.SMTPException) as exc:
+        error = f"SMTP unavailable: {type(exc).__name__}"
+        log.warning("%s; %d messages stay queued", error, len(messages))
+        for message in messages:
+            _count(report, _retry_later(engine, message, worker, error, now))
+        report.errors.append(error)
+        return report
+
+    try:
+        for index, message in enumerate(messages):
+            try:
+                connection.send_message(
+                    to_email(message, mail_from), from_addr=envelope_from, to_addrs=[message.to_addr]
+                )
+            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
+                permanent = _is_permanent(exc)
+                error = f"{type(exc).__name__}: {exc}"[:500]
+                if permanent:
+                    _finish(engine, message, worker, status="failed", last_error=error, attempts=message.attempts + 1)
+                    report.failed += 1
+                else:
+                    _count(report, _retry_later(engine, message, worker, error, now))
+                continue
+            except (OSError, smtplib.SMTPException) as exc:
+                error = f"SMTP connection lost: {type(exc).__name__}"
+                report.errors.append(error)
+                for pending in messages[index:]:
+                    _count(report, _retry_later(engine, pending, worker, error, now))
+                return report
+            _finish(engine, message, worker, status="sent", sent_at=utcnow(), attempts=message.attempts + 1)
+            report.sent += 1
+    finally:
+        try:
+            connection.quit()
+        except (OSError, smtplib.SMTPException):
+            connection.close()
+    return report
+
+
+def _is_permanent(exc: smtplib.SMTPException) -> bool:
+    code = getattr(exc, "smtp_code", None)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code = min((c for c, _ in exc.recipients.values()), default=None)
+    return isinstance(code, int) and 500 <= code < 600
+
+
+def _count(report: DeliveryReport, status: str) -> None:
+    if status == "failed":
+        report.failed += 1
+    else:
+        report.retrying += 1
+
+
+def worker_name() -> str:
+    """A name that tells workers apart in the outbox: host, process, random suffix."""
+    return f"{socket.gethostname()[:30]}-{os.getpid()}-{secrets.token_hex(3)}"

@@ -1,0 +1,61 @@
+"""The data map: every table Sentro keeps, and how each personal column is handled.
+
+Import models from here (`from webapp.models import User`); each capability keeps its tables
+in a module of its own below this package.
+"""
+
+from sqlalchemy import Table
+from sqlmodel import SQLModel
+
+from .account import SignIn, User
+from .audit import AuditEvent
+from .datamap import (
+    ANONYMISE,
+    ERASE,
+    RETAIN,
+    DataCategory,
+    OnClosure,
+    Personal,
+    Retention,
+    personal,
+    personal_columns,
+)
+from .mail import OutboxMessage
+from .time import utcnow
+
+metadata = SQLModel.metadata
+
+
+def privacy_of(table: Table) -> DataCategory | None:
+    """The table's data-map declaration, if it holds data about a person."""
+    return table.info.get("privacy")
+
+
+def user_linked_tables() -> list[Table]:
+    """Every table with a foreign key to `user`, plus `user` itself."""
+    return [
+        t
+        for t in metadata.sorted_tables
+        if t.name == "user" or any(fk.column.table.name == "user" for fk in t.foreign_keys)
+    ]
+
+
+__all__ = [
+    "ANONYMISE",
+    "ERASE",
+    "RETAIN",
+    "AuditEvent",
+    "DataCategory",
+    "OnClosure",
+    "OutboxMessage",
+    "Personal",
+    "Retention",
+    "SignIn",
+    "User",
+    "metadata",
+    "personal",
+    "personal_columns",
+    "privacy_of",
+    "user_linked_tables",
+    "utcnow",
+]

@@ -1,0 +1,43 @@
+"""The audit of changes to a person's data: who changed what, when, from where (values masked)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel
+
+from ..crypto import Sealed
+from .datamap import DataCategory, personal
+from .time import utcnow
+
+
+class AuditEvent(SQLModel, table=True):
+    """One change to a person's data, by them, by staff or by the system."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = {
+        "info": {
+            "privacy": DataCategory(
+                "Changes to your data",
+                purpose="To show you, and us, every change made to your information.",
+            )
+        }
+    }
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    at: datetime = Field(default_factory=utcnow, sa_column_kwargs={"info": personal("When")})
+    actor: str = Field(max_length=16, sa_column_kwargs={"info": personal("Changed by")})
+    actor_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    action: str = Field(max_length=64, sa_column_kwargs={"info": personal("What happened")})
+    field: str = Field(default="", max_length=64, sa_column_kwargs={"info": personal("Field")})
+    old_value: str = Field(
+        default="", max_length=120, sa_column_kwargs={"info": personal("Before (masked)")}
+    )
+    new_value: str = Field(
+        default="", max_length=120, sa_column_kwargs={"info": personal("After (masked)")}
+    )
+    ip: str | None = Field(
+        default=None, sa_column=Column(Sealed(400), nullable=True, info=personal("From IP address"))
+    )
