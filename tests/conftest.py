@@ -54,7 +54,9 @@ def database_url(tmp_path_factory, worker_id) -> Iterator[str]:
             pytest.fail("TEST_DATABASE=postgres needs TEST_DATABASE_URL")
         url = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
         name = f"{url.database}_{worker_id}"
-        admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        admin = url.set(drivername="postgresql", database="postgres").render_as_string(
+            hide_password=False
+        )
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')

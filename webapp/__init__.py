@@ -58,9 +58,10 @@ def _blueprints(app: Flask) -> None:
     from .auth import oidc
     from .auth.views import bp as auth
     from .public.views import bp as public
+    from .staff.views import bp as staff
 
     oidc.init_app(app)
-    for blueprint in (public, auth, account):
+    for blueprint in (public, auth, account, staff):
         app.register_blueprint(blueprint)
     if app.config["SENTRO_ENV"] == "development":
         from .mail.devmail import bp as devmail
