@@ -21,7 +21,7 @@ def run_migrations_online() -> None:
 def _without_info(migration_context, revision, directives) -> None:
     """The data map lives in the models; migrations need only the schema."""
     for directive in directives:
-        for op in getattr(directive, "upgrade_ops", None) and directive.upgrade_ops.ops or []:
+        for op in (getattr(directive, "upgrade_ops", None) and directive.upgrade_ops.ops) or []:
             if hasattr(op, "info"):
                 op.info = {}
 

@@ -139,7 +139,9 @@ def sign_in(client, provider_url: str, sub: str, claims: dict, *, next_path: str
     requests.put(f"{provider_url}/users/{sub}", json=claims, timeout=5).raise_for_status()
     start = client.get("/login" + (f"?next={next_path}" if next_path else ""))
     assert start.status_code == 302, start.status_code
-    answer = requests.post(start.headers["Location"], data={"sub": sub}, allow_redirects=False, timeout=5)
+    answer = requests.post(
+        start.headers["Location"], data={"sub": sub}, allow_redirects=False, timeout=5
+    )
     assert answer.status_code == 302, answer.text
     callback = urlsplit(answer.headers["Location"])
     return client.get(f"{callback.path}?{callback.query}")
@@ -217,3 +219,6 @@ def body_text(message: EmailMessage) -> str:
 def links_in(message: EmailMessage) -> list[str]:
     """Every http(s) link in the text body."""
     return re.findall(r"https?://[^\s>\"]+", body_text(message))
+
+
+pytest_plugins = ["tests.browser"]

@@ -29,7 +29,7 @@ class Catcher:
         self.envelopes: list[tuple[str, list[str]]] = []
         self._lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server, session, envelope) -> str:
         message = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
         with self._lock:
             self.messages.append(message)

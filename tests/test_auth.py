@@ -46,7 +46,9 @@ def test_staff_group_makes_staff(client, login_as):
 
 
 def test_next_is_followed_only_within_the_site(client, provider_url):
-    response = sign_in(client, provider_url, "ana", {"email": "a@example.com"}, next_path="/account")
+    response = sign_in(
+        client, provider_url, "ana", {"email": "a@example.com"}, next_path="/account"
+    )
     assert response.headers["Location"].endswith("/account")
 
 

@@ -105,7 +105,9 @@ def _logging(app: Flask) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(_RequestIdFilter())
     handler.setFormatter(
-        logging.Formatter("%(asctime)s level=%(levelname)s request=%(request_id)s %(name)s: %(message)s")
+        logging.Formatter(
+            "%(asctime)s level=%(levelname)s request=%(request_id)s %(name)s: %(message)s"
+        )
     )
     root = logging.getLogger("webapp")
     if not root.handlers:

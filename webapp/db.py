@@ -72,6 +72,5 @@ def _close_session(_exc: BaseException | None) -> None:
 @contextmanager
 def transaction() -> Iterator[Session]:
     """A session for one unit of work outside a request: commit on success, roll back on error."""
-    with Session(engine(), expire_on_commit=False) as db:
-        with db.begin():
-            yield db
+    with Session(engine(), expire_on_commit=False) as db, db.begin():
+        yield db

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from flask import Flask, g, render_template
@@ -14,7 +15,10 @@ from .db import DatabaseUnavailable
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: ("Something in that request was not right", "Go back, check what you entered and try again."),
+    400: (
+        "Something in that request was not right",
+        "Go back, check what you entered and try again.",
+    ),
     403: ("You can't see this page", "Your account does not have access to it."),
     404: ("We can't find that page", "The link may be old or mistyped."),
     405: ("That didn't work", "This page can't be used that way."),
@@ -22,7 +26,10 @@ MESSAGES = {
     422: ("Please check what you entered", "Some of it could not be accepted."),
     429: ("Too many attempts", "Please wait a minute, then try again."),
     500: ("Something went wrong on our side", "We have been told. Please try again in a moment."),
-    503: ("Sentro is briefly unavailable", "Nothing you sent was lost or half-saved. Please try again in a minute."),
+    503: (
+        "Sentro is briefly unavailable",
+        "Nothing you sent was lost or half-saved. Please try again in a minute.",
+    ),
 }
 
 
@@ -34,10 +41,8 @@ def render_error(status: int, detail: str | None = None):
         g._login_user = AnonymousUserMixin()
         db = g.pop("db_session", None)
         if db is not None:
-            try:
+            with contextlib.suppress(DatabaseUnavailable):
                 db.close()
-            except DatabaseUnavailable:
-                pass
     return render_template(
         "errors/error.html", status=status, title=title, hint=detail or hint
     ), status
@@ -76,4 +81,3 @@ def init_app(app: Flask) -> None:
             return _database(original)
         log.exception("unhandled error", exc_info=original)
         return render_error(500)
-

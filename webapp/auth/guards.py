@@ -70,5 +70,5 @@ def _referring_path() -> str:
     referrer = request.referrer or ""
     host = request.host_url
     if referrer.startswith(host):
-        return safe_next("/" + referrer[len(host):]) or url_for("account.home")
+        return safe_next("/" + referrer[len(host) :]) or url_for("account.home")
     return url_for("account.home")

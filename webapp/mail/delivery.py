@@ -143,7 +143,9 @@ def _finish(engine: Engine, message: OutboxMessage, worker: str, **values) -> No
         )
 
 
-def _retry_later(engine: Engine, message: OutboxMessage, worker: str, error: str, now: datetime) -> str:
+def _retry_later(
+    engine: Engine, message: OutboxMessage, worker: str, error: str, now: datetime
+) -> str:
     attempts = message.attempts + 1
     status = "failed" if attempts >= MAX_ATTEMPTS else "queued"
     _finish(
@@ -188,13 +190,26 @@ def deliver_due(
         for index, message in enumerate(messages):
             try:
                 connection.send_message(
-                    to_email(message, mail_from), from_addr=envelope_from, to_addrs=[message.to_addr]
+                    to_email(message, mail_from),
+                    from_addr=envelope_from,
+                    to_addrs=[message.to_addr],
                 )
-            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
+            except (
+                smtplib.SMTPRecipientsRefused,
+                smtplib.SMTPDataError,
+                smtplib.SMTPSenderRefused,
+            ) as exc:
                 permanent = _is_permanent(exc)
                 error = f"{type(exc).__name__}: {exc}"[:500]
                 if permanent:
-                    _finish(engine, message, worker, status="failed", last_error=error, attempts=message.attempts + 1)
+                    _finish(
+                        engine,
+                        message,
+                        worker,
+                        status="failed",
+                        last_error=error,
+                        attempts=message.attempts + 1,
+                    )
                     report.failed += 1
                 else:
                     _count(report, _retry_later(engine, message, worker, error, now))
@@ -205,7 +220,14 @@ def deliver_due(
                 for pending in messages[index:]:
                     _count(report, _retry_later(engine, pending, worker, error, now))
                 return report
-            _finish(engine, message, worker, status="sent", sent_at=utcnow(), attempts=message.attempts + 1)
+            _finish(
+                engine,
+                message,
+                worker,
+                status="sent",
+                sent_at=utcnow(),
+                attempts=message.attempts + 1,
+            )
             report.sent += 1
     finally:
         try:

@@ -23,7 +23,7 @@ def _messages() -> list[tuple[str, object]]:
         return []
     box = mailbox.Maildir(path, create=False)
     parser = BytesParser(policy=policy.default)
-    items = [(key, parser.parsebytes(box.get_bytes(key))) for key in box.keys()]
+    items = [(key, parser.parsebytes(box.get_bytes(key))) for key in box]
     return sorted(items, key=lambda item: item[0], reverse=True)  # Maildir keys start with the time
 
 

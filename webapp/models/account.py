@@ -49,7 +49,9 @@ class User(SQLModel, table=True):
     )
     email: str = Field(
         max_length=320,
-        sa_column_kwargs={"info": personal("Email address", correctable=True, on_closure=ANONYMISE)},
+        sa_column_kwargs={
+            "info": personal("Email address", correctable=True, on_closure=ANONYMISE)
+        },
     )
     name: str = Field(
         default="",
@@ -59,7 +61,9 @@ class User(SQLModel, table=True):
     provider_email: str = Field(
         default="",
         max_length=320,
-        sa_column_kwargs={"info": personal("Email given by the sign-in provider", on_closure=ANONYMISE)},
+        sa_column_kwargs={
+            "info": personal("Email given by the sign-in provider", on_closure=ANONYMISE)
+        },
     )
     is_staff: bool = False
     status: str = Field(default="active", max_length=16)  # active | closed
