@@ -222,3 +222,29 @@ def links_in(message: EmailMessage) -> list[str]:
 
 
 pytest_plugins = ["tests.browser"]
+
+
+@pytest.fixture
+def count_queries(app):
+    """`with count_queries() as statements:` lists the SQL the app ran inside the block."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    engine = app.extensions["sentro.engine"]
+
+    @contextmanager
+    def counting():
+        statements: list[str] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
+                statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+
+    return counting

@@ -21,6 +21,7 @@ from .datamap import (
     personal_columns,
 )
 from .mail import OutboxMessage
+from .preferences import Subscription, SubscriptionChange
 from .time import utcnow
 
 metadata = SQLModel.metadata
@@ -51,6 +52,8 @@ __all__ = [
     "Personal",
     "Retention",
     "SignIn",
+    "Subscription",
+    "SubscriptionChange",
     "User",
     "metadata",
     "personal",

@@ -1,0 +1,1 @@
+"""Email preferences: which lists a person is on, one-click unsubscribe, campaigns."""
