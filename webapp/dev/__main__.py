@@ -35,6 +35,8 @@ def main() -> None:
     os.environ.setdefault("SMTP_URL", f"smtp://127.0.0.1:{SMTP_PORT}")
     os.environ.setdefault("BASE_URL", f"http://localhost:{SITE_PORT}")
     os.environ.setdefault("STAFF_GROUP", "sentro-staff")
+    # The development provider accepts any client, but Authlib must still authenticate as one.
+    os.environ.setdefault("OIDC_CLIENT_SECRET", "development-client-secret")
 
     from webapp import create_app
     from webapp.cli import upgrade_database
