@@ -112,7 +112,9 @@ def test_after_accepting_the_tag_appears_and_the_csp_admits_google_only_then(cli
     answer = accept_all(client)
     assert answer.status_code == 303
     assert answer.headers["Location"] == "/"
-    assert CONSENT_COOKIE in set_cookie_names(answer)
+    (cookie,) = [h for h in answer.headers.getlist("Set-Cookie") if h.startswith(CONSENT_COOKIE)]
+    assert f"Max-Age={365 * 24 * 3600}" in cookie  # as declared: 365 days
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
     page = client.get("/")
     assert has_tag(page)

@@ -83,7 +83,7 @@ DECLARATIONS: tuple[Declared, ...] = (
         "Keeps you signed in, protects forms against cross-site forgery and carries short "
         "messages from one page to the next.",
         Category.ESSENTIAL,
-        "14 days after you sign in, or until you sign out",
+        "Until you close the browser or sign out",
         SENTRO,
     ),
     Declared(
@@ -93,6 +93,15 @@ DECLARATIONS: tuple[Declared, ...] = (
         Category.ESSENTIAL,
         f"{CONSENT_LIFETIME_DAYS} days, then we ask again",
         SENTRO,
+    ),
+    Declared(
+        "htmx-current-path-for-history",
+        "The address of the page you are on, so the Back button works after a part of the "
+        "page was updated in place (kept by htmx, the library that updates pages).",
+        Category.ESSENTIAL,
+        "Until you close the tab",
+        SENTRO,
+        kind=Kind.SESSION_STORAGE,
     ),
     Declared(
         "_ga",

@@ -101,6 +101,11 @@ class Choices:
         """Whether the person chose anything at all (the banner asks until they do)."""
         return any(self.get(p) is not None for p in PURPOSE_IDS)
 
+    @property
+    def all_known(self) -> bool:
+        """Whether every purpose has a choice."""
+        return all(self.get(p) is not None for p in PURPOSE_IDS)
+
     def summary(self) -> str:
         """The compact form kept on the User row and in the cookie: one letter per purpose."""
         return "".join(_SYMBOL[self.get(p)] for p in PURPOSE_IDS)

@@ -27,7 +27,7 @@ def cookies():
         "consent/cookies.html",
         groups=by_category(),
         category_text=CATEGORY_TEXT,
-        uses_storage=any(d.kind is not Kind.COOKIE for d in DECLARATIONS),
+        unused_kinds=[k for k in Kind if all(d.kind is not k for d in DECLARATIONS)],
         analytics_on=bool(current_app.config["GA_MEASUREMENT_ID"]),
     )
 

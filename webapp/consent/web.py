@@ -47,7 +47,7 @@ def current_choices() -> Choices:
     """The choices in force: a signed-in person's own, filled in from this browser's cookie."""
     if current_user.is_authenticated:
         mine = Choices.from_summary(current_user.consent_summary)
-        return mine.filled_from(browser_choices())
+        return mine if mine.all_known else mine.filled_from(browser_choices())
     return browser_choices()
 
 
