@@ -61,6 +61,10 @@ def test_no_route_sets_an_undeclared_cookie_for_a_signed_in_person(app, client, 
     assert undeclared(walk(client, app)) == {}
 
 
+def test_no_route_sets_an_undeclared_cookie_for_staff(app, client, staff):
+    assert undeclared(walk(client, app)) == {}
+
+
 def test_no_route_sets_an_undeclared_cookie_after_consent(app, client, person):
     client.post("/account/privacy-controls/banner", data={"decision": "accept"})
     client.set_cookie("_ga", "GA1.1.1")

@@ -19,7 +19,11 @@ class Section:
 
 SECTIONS: tuple[Section, ...] = (
     Section("Account", "account.home", "Your Sentro account at a glance."),
-    Section("Privacy controls", "consent.controls", "Choose analytics, personalisation and research, each on its own."),
+    Section(
+        "Privacy controls",
+        "consent.controls",
+        "Choose analytics, personalisation and research, each on its own.",
+    ),
     Section("Staff", "staff.home", "Queues and registers for Sentro staff.", staff_only=True),
 )
 
