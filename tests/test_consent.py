@@ -193,3 +193,14 @@ def test_accepting_under_gpc_stores_refusals_through_gpc(client, person, db):
         ("personalisation", False, "gpc"),
         ("research", True, "banner"),
     }
+
+
+def test_the_banner_on_a_page_answering_a_post_returns_to_the_start(app):
+    from flask import render_template
+
+    with app.test_request_context("/some/form", method="POST"):
+        html = render_template("consent/_banner_region.html")
+    assert 'name="next" value="/"' in html
+    with app.test_request_context("/some/page?tab=2"):
+        html = render_template("consent/_banner_region.html")
+    assert 'name="next" value="/some/page?tab=2"' in html
