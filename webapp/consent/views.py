@@ -80,16 +80,16 @@ def _save(requested: dict[str, bool], source: str, *, target: str, back: str):
     )
     if wants_fragment(target) and not tag_changed:
         if target == BANNER_ID:
-            body = render_template("consent/_banner_region.html", saved=True)
+            response = make_response(render_template("consent/_banner_region.html", saved=True))
         else:
-            body = _controls_fragment(saved=True)
-        response = make_response(body)
+            response = make_response(_controls_fragment(saved=True))
+    elif wants_fragment(target):
+        # The analytics tag, and the CSP that admits it, belong to a whole page: reload it.
+        flash(SAVED, "success")
+        response = make_response("", 200, {"HX-Refresh": "true"})
     else:
-        # The analytics tag and the CSP that admits it belong to a whole page: reload it.
         flash(SAVED, "success")
         response = see_other(back)
-        if wants_fragment(target):
-            response = make_response("", 200, {"HX-Refresh": "true"})
     web.remember_in_browser(response, after.choices)
     return response
 
