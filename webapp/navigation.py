@@ -19,6 +19,11 @@ class Section:
 
 SECTIONS: tuple[Section, ...] = (
     Section("Account", "account.home", "Your Sentro account at a glance."),
+    Section(
+        "Privacy controls",
+        "consent.controls",
+        "Choose analytics, personalisation and research, each on its own.",
+    ),
     Section("Staff", "staff.home", "Queues and registers for Sentro staff.", staff_only=True),
 )
 
@@ -30,7 +35,10 @@ def sections(*, staff: bool) -> list[Section]:
 
 
 #: (endpoint, label) pairs in the footer, shown when the capability is installed.
-FOOTER: tuple[tuple[str, str], ...] = ()
+FOOTER: tuple[tuple[str, str], ...] = (
+    ("consent.cookies", "Cookies"),
+    ("consent.controls", "Privacy controls"),
+)
 
 
 def footer_links() -> list[tuple[str, str]]:

@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 
 from .account import SignIn, User
 from .audit import AuditEvent
+from .consent import ConsentChoice
 from .datamap import (
     ANONYMISE,
     ERASE,
@@ -46,6 +47,7 @@ __all__ = [
     "ERASE",
     "RETAIN",
     "AuditEvent",
+    "ConsentChoice",
     "DataCategory",
     "OnClosure",
     "OutboxMessage",

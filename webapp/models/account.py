@@ -71,6 +71,13 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     last_sign_in_at: datetime | None = None
     closed_at: datetime | None = None
+    #: the current privacy choices in short (see webapp/consent/service.py), kept beside the
+    #: ConsentChoice history so pages know them without another query
+    consent_summary: str | None = Field(
+        default=None,
+        max_length=16,
+        sa_column_kwargs={"info": personal("Current privacy choices")},
+    )
 
     # flask-login protocol, written out so a user row needs no mixin.
     is_authenticated: ClassVar[bool] = True

@@ -1,0 +1,1 @@
+"""Privacy controls: declared cookies, consent choices, analytics only by consent, GPC honoured."""
