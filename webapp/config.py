@@ -32,6 +32,8 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "TRUSTED_PROXIES": (0, int),
     "DATA_ENCRYPTION_KEYS": ([], lambda v: [k.strip() for k in v.split(",") if k.strip()]),
     "REAUTH_MAX_AGE_MINUTES": (10, int),
+    "SIGNIN_IP_FULL_DAYS": (30, int),
+    "SIGNIN_RETENTION_DAYS": (365, int),
 }
 
 

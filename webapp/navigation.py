@@ -19,6 +19,8 @@ class Section:
 
 SECTIONS: tuple[Section, ...] = (
     Section("Account", "account.home", "Your Sentro account at a glance."),
+    Section("Your data", "mydata.your_data", "Everything we hold about you; download it."),
+    Section("Sign-in activity", "mydata.security", "Where and when your account was used."),
     Section("Staff", "staff.home", "Queues and registers for Sentro staff.", staff_only=True),
 )
 
