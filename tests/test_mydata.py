@@ -232,11 +232,16 @@ def test_a_table_can_hide_rows_from_the_export_until_they_may_be_shown(
     from dataclasses import replace
 
     table = metadata.tables["audit_event"]
-    hidden = replace(privacy_of(table), extra={"export_where": lambda t, now: t.c.action != "secret"})
+    hidden = replace(
+        privacy_of(table), extra={"export_where": lambda t, now: t.c.action != "secret"}
+    )
     monkeypatch.setitem(table.info, "privacy", hidden)
     db.add(AuditEvent(user_id=person.id, actor="staff", action="secret"))
     db.add(AuditEvent(user_id=person.id, actor="staff", action="shown"))
     db.commit()
     document = export_of(app, db, person.id)
-    actions = [r["action"] for r in next(c for c in document["categories"] if c["table"] == "audit_event")["records"]]
+    actions = [
+        r["action"]
+        for r in next(c for c in document["categories"] if c["table"] == "audit_event")["records"]
+    ]
     assert actions == ["shown"]

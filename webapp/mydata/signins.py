@@ -38,7 +38,9 @@ class IpPolicy:
 
     def __post_init__(self) -> None:
         if not 0 < self.full_days <= self.retention_days:
-            raise ValueError("SIGNIN_IP_FULL_DAYS must be positive and within SIGNIN_RETENTION_DAYS")
+            raise ValueError(
+                "SIGNIN_IP_FULL_DAYS must be positive and within SIGNIN_RETENTION_DAYS"
+            )
 
     @classmethod
     def from_config(cls, config: Any) -> IpPolicy:
@@ -163,7 +165,9 @@ def report_not_me(db: Session, user: User, sign_in_id: int | None) -> bool:
     ).first()
     if owned is None:
         return False
-    audit.record(db, user_id=user.id, action="sign-in-not-recognised", field=f"sign-in {sign_in_id}")
+    audit.record(
+        db, user_id=user.id, action="sign-in-not-recognised", field=f"sign-in {sign_in_id}"
+    )
     end_all_sessions(db, user)  # commits the audit with the new session generation
     return True
 
