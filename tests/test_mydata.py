@@ -139,12 +139,14 @@ def test_ip_addresses_are_decrypted_and_times_are_iso_8601(client, person, db):
     assert datetime.fromisoformat(document["generated_at"]).utcoffset() == timedelta(0)
 
 
-def test_the_download_is_a_json_attachment_and_is_audited(client, person, db):
+def test_the_download_is_a_json_attachment_and_is_audited(app, client, person, db):
     response = client.get("/account/export.json")
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     assert response.headers["Content-Disposition"].startswith("attachment; filename=")
     assert response.get_json()["person"]["email"] == "ana@example.com"
+    # The stream gave its connection back once written, before the response is closed.
+    assert app.extensions["sentro.engine"].pool.checkedout() == 0
     events = db.exec(select(AuditEvent).where(AuditEvent.user_id == person.id)).all()
     assert [(e[0].action, e[0].field) for e in events] == [("export", "json")]
 

@@ -115,11 +115,10 @@ def build_export(db: Session, user: User, *, now: datetime | None = None) -> Exp
     return Export(generated_at=now, person=person, categories=categories)
 
 
-def start_export(db: Session, user: User, *, form: str, now: datetime | None = None) -> Export:
-    """Record in the audit that the person took their export (committed), then build it."""
+def record_export(db: Session, user: User, *, form: str) -> None:
+    """Record in the audit that the person took their export ("json" or "page"); committed."""
     audit.record(db, user_id=user.id, action="export", field=form)
     db.commit()
-    return build_export(db, user, now=now)
 
 
 def json_value(value: Any) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from flask import (
     Blueprint,
     Response,
@@ -9,10 +11,10 @@ from flask import (
     render_template,
     request,
     session,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user, login_required, logout_user
+from sqlmodel import Session
 
 from .. import db
 from ..pages import page_or_fragment, see_other
@@ -37,13 +39,24 @@ def _per_person() -> str:
 @limiter.shared_limit(EXPORT_LIMIT, scope="account-export", key_func=_per_person)
 def export_json():
     """Everything Sentro holds about the person, as a JSON download (streamed)."""
-    export = service.start_export(db.session(), current_user, form="json")
+    service.record_export(db.session(), current_user, form="json")
+    # The body is written after this view returns, so it reads through a session of its own
+    # that the stream closes, not the request's (already closed by then).
+    reader = Session(db.engine(), expire_on_commit=False)
+    export = service.build_export(reader, current_user)
     filename = f"sentro-export-{export.generated_at:%Y-%m-%d}.json"
     return Response(
-        stream_with_context(service.export_json(export)),
+        _closing(service.export_json(export), reader),
         mimetype="application/json",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def _closing(chunks: Iterator[bytes], reader: Session) -> Iterator[bytes]:
+    try:
+        yield from chunks
+    finally:
+        reader.close()
 
 
 @bp.get("/account/your-data")
@@ -51,7 +64,8 @@ def export_json():
 @limiter.shared_limit(EXPORT_LIMIT, scope="account-export", key_func=_per_person)
 def your_data():
     """The same export as a readable, printable page."""
-    export = service.start_export(db.session(), current_user, form="page")
+    service.record_export(db.session(), current_user, form="page")
+    export = service.build_export(db.session(), current_user)
     return render_template("mydata/your_data.html", export=export)
 
 
