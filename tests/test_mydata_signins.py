@@ -95,7 +95,9 @@ def test_htmx_paging_gets_only_the_list(client, person):
     assert "<html" in boosted.get_data(as_text=True)
 
 
-@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(raw=st.text(max_size=30))
 def test_no_page_parameter_makes_an_error(client, person, raw):
     assert client.get("/account/security", query_string={"page": raw}).status_code == 200
@@ -149,6 +151,7 @@ def test_reducing_an_address_keeps_only_its_network(ip, network):
     assert reduce_ip(ip) == network
 
 
+@settings(deadline=None)
 @given(st.ip_addresses())
 def test_a_reduced_network_always_contains_the_address(address):
     network = ipaddress.ip_network(reduce_ip(str(address)))
