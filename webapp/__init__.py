@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -53,17 +54,23 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+#: Each capability's `views` module (its blueprint is `bp`), in registration order.
+CAPABILITIES = (
+    "public",
+    "auth",
+    "account",
+    "staff",
+    "consent",
+    "mydata",
+)
+
+
 def _blueprints(app: Flask) -> None:
-    from .account.views import bp as account
     from .auth import oidc
-    from .auth.views import bp as auth
-    from .consent.views import bp as consent
-    from .public.views import bp as public
-    from .staff.views import bp as staff
 
     oidc.init_app(app)
-    for blueprint in (public, auth, account, staff, consent):
-        app.register_blueprint(blueprint)
+    for name in CAPABILITIES:
+        app.register_blueprint(import_module(f"{__name__}.{name}.views").bp)
     if app.config["SENTRO_ENV"] == "development":
         from .mail.devmail import bp as devmail
 

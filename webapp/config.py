@@ -33,6 +33,8 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "DATA_ENCRYPTION_KEYS": ([], lambda v: [k.strip() for k in v.split(",") if k.strip()]),
     "REAUTH_MAX_AGE_MINUTES": (10, int),
     "GA_MEASUREMENT_ID": ("", str.strip),  # empty: no analytics at all
+    "SIGNIN_IP_FULL_DAYS": (30, int),
+    "SIGNIN_RETENTION_DAYS": (365, int),
 }
 
 

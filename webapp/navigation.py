@@ -24,6 +24,8 @@ SECTIONS: tuple[Section, ...] = (
         "consent.controls",
         "Choose analytics, personalisation and research, each on its own.",
     ),
+    Section("Your data", "mydata.your_data", "Everything we hold about you; download it."),
+    Section("Sign-in activity", "mydata.security", "Where and when your account was used."),
     Section("Staff", "staff.home", "Queues and registers for Sentro staff.", staff_only=True),
 )
 

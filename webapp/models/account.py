@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
-from sqlalchemy import Column, UniqueConstraint
+from sqlalchemy import Column, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from ..crypto import Sealed
@@ -120,3 +120,5 @@ class SignIn(SQLModel, table=True):
         default="", max_length=512, sa_column_kwargs={"info": personal("Browser (user agent)")}
     )
     auth_time: datetime | None = None
+    #: True once `ip` holds only the network (/24 or /48), after SIGNIN_IP_FULL_DAYS.
+    ip_reduced: bool = Field(default=False, sa_column_kwargs={"server_default": false()})

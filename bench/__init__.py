@@ -1,0 +1,1 @@
+"""Benchmarks: `PYTHONPATH=. .venv/bin/python -m bench.NAME`."""

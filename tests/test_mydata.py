@@ -1,0 +1,249 @@
+"""Your data: the export holds everything about the person, and nothing about anyone else."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import jsonschema
+import pytest
+from sqlalchemy import insert, select
+
+from webapp.models import (
+    AuditEvent,
+    SignIn,
+    metadata,
+    personal_columns,
+    privacy_of,
+    user_linked_tables,
+    utcnow,
+)
+from webapp.mydata import service
+
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parent.parent / "docs/account-export-v1.schema.json").read_text()
+)
+
+
+def _value(column, marker: str, n: int):
+    """A value of the column's type that names `marker`, so it can be found in an export."""
+    enums = getattr(column.type, "enums", None)
+    if enums:
+        return enums[0]
+    try:
+        kind = getattr(column.type, "impl_instance", column.type).python_type
+    except NotImplementedError:
+        kind = str
+    if kind is bool:
+        return True
+    if kind is int:
+        return n
+    if kind is datetime:
+        return utcnow() - timedelta(days=1)
+    if kind is date:
+        return date.today()
+    if kind in (float, Decimal):
+        return kind(n)
+    if kind in (dict, list):
+        return {"marker": marker}
+    length = getattr(column.type, "length", None) or 200
+    return f"{marker}-{column.table.name}-{column.name}"[:length]
+
+
+def populate_every_table(db, marker: str) -> int:
+    """One row in every table, generically, about a new person whose values all name `marker`.
+
+    Tables are filled in dependency order; a foreign key to `user` names the new person, any
+    other foreign key the row just made in the table it points to.
+    """
+    made: dict[str, int] = {}
+    for n, table in enumerate(metadata.sorted_tables, start=1):
+        row = {}
+        for column in table.columns:
+            if column.primary_key and column.autoincrement in (True, "auto"):
+                continue
+            targets = [fk.column.table.name for fk in column.foreign_keys]
+            if targets:
+                row[column.name] = made[targets[0]]
+            else:
+                row[column.name] = _value(column, marker, n)
+        primary = db.execute(insert(table).values(row)).inserted_primary_key
+        made[table.name] = primary[0]
+    db.commit()
+    return made["user"]
+
+
+@pytest.fixture
+def two_people(app, db):
+    with app.app_context():
+        alpha = populate_every_table(db, "alphaperson")
+        bravo = populate_every_table(db, "bravoperson")
+    return alpha, bravo
+
+
+def export_of(app, db, user_id: int) -> dict:
+    from webapp.models import User
+
+    with app.app_context():
+        export = service.build_export(db, db.get(User, user_id))
+        return json.loads(b"".join(service.export_json(export)))
+
+
+def test_the_export_has_a_record_from_every_table_about_the_person(app, db, two_people):
+    alpha, _ = two_people
+    document = export_of(app, db, alpha)
+    by_table = {c["table"]: c for c in document["categories"]}
+    for table in user_linked_tables():
+        exported = [n for n, p in personal_columns(table).items() if p.export]
+        if not exported:
+            continue
+        category = by_table[table.name]
+        assert category["name"] == privacy_of(table).name
+        assert category["records"], f"{table.name}: nothing exported"
+        assert set(category["records"][0]) == set(exported)
+        text = json.dumps(category["records"])
+        if any("alphaperson" in str(_value(table.c[n], "alphaperson", 1)) for n in exported):
+            assert "alphaperson" in text, f"{table.name}: the person's value is missing"
+
+
+def test_the_export_holds_nothing_about_anyone_else(app, db, two_people):
+    alpha, bravo = two_people
+    assert "bravoperson" not in json.dumps(export_of(app, db, alpha))
+    assert "alphaperson" not in json.dumps(export_of(app, db, bravo))
+
+
+def test_each_category_says_why_who_and_how_long(app, db, two_people):
+    document = export_of(app, db, two_people[0])
+    mail = next(c for c in document["categories"] if c["table"] == "outbox_message")
+    declared = privacy_of(metadata.tables["outbox_message"])
+    assert mail["purpose"] == declared.purpose
+    assert mail["recipients"] == list(declared.recipients)
+    assert mail["retention"] == declared.retention
+
+
+def test_the_export_follows_its_published_schema(app, db, two_people):
+    document = export_of(app, db, two_people[0])
+    jsonschema.validate(document, SCHEMA)
+    assert document["schema"] == "https://sentro.co/schemas/account-export/v1"
+    assert document["version"] == 1
+
+
+def test_ip_addresses_are_decrypted_and_times_are_iso_8601(client, person, db):
+    document = client.get("/account/export.json").get_json()
+    sign_ins = next(c for c in document["categories"] if c["table"] == "sign_in")
+    assert sign_ins["records"][0]["ip"] == "127.0.0.1"
+    moment = datetime.fromisoformat(sign_ins["records"][0]["at"])
+    assert moment.utcoffset() == timedelta(0)
+    assert datetime.fromisoformat(document["generated_at"]).utcoffset() == timedelta(0)
+
+
+def test_the_download_is_a_json_attachment_and_is_audited(app, client, person, db):
+    response = client.get("/account/export.json")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert response.headers["Content-Disposition"].startswith("attachment; filename=")
+    assert response.get_json()["person"]["email"] == "ana@example.com"
+    # The stream gave its connection back once written, before the response is closed.
+    assert app.extensions["sentro.engine"].pool.checkedout() == 0
+    events = db.exec(select(AuditEvent).where(AuditEvent.user_id == person.id)).all()
+    assert [(e[0].action, e[0].field) for e in events] == [("export", "json")]
+
+
+def test_the_export_needs_sign_in(client):
+    response = client.get("/account/export.json")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_the_printable_page_shows_the_same_content(client, person, db):
+    response = client.get("/account/your-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    for table in user_linked_tables():
+        category = privacy_of(table)
+        assert category.name.replace("'", "&#39;") in html
+        assert category.purpose.replace("'", "&#39;") in html
+    assert "127.0.0.1" in html
+    assert "ana@example.com" in html
+    events = db.exec(select(AuditEvent.field).where(AuditEvent.action == "export")).all()
+    assert [e.field for e in events] == ["page"]
+
+
+def test_downloads_are_rate_limited_per_person(config, app_factory_with_limits):
+    client, login = app_factory_with_limits
+    login("ana")
+    answers = [client.get("/account/export.json").status_code for _ in range(11)]
+    assert answers == [200] * 10 + [429]
+    assert client.get("/account/your-data").status_code == 429
+
+
+@pytest.fixture
+def app_factory_with_limits(config, provider_url, migrated):
+    from tests.conftest import _empty_tables, sign_in
+    from webapp import create_app
+
+    app = create_app({**config, "RATELIMIT_ENABLED": True})
+    client = app.test_client()
+
+    def login(sub: str) -> None:
+        sign_in(client, provider_url, sub, {"email": f"{sub}@example.com"})
+
+    yield client, login
+    app.extensions["sentro.engine"].dispose()
+    _empty_tables(migrated)
+
+
+def _statements_for_export(app, db, count_queries, user_id: int) -> list[str]:
+    from webapp.models import User
+
+    with app.app_context():
+        user = db.get(User, user_id)
+        with count_queries() as statements:
+            for _chunk in service.export_json(service.build_export(db, user)):
+                pass
+    return statements
+
+
+def test_the_number_of_statements_does_not_grow_with_the_rows(app, db, count_queries):
+    with app.app_context():
+        few = populate_every_table(db, "few")
+        many = populate_every_table(db, "many")
+    at = utcnow()
+    db.execute(
+        insert(SignIn),
+        [{"user_id": many, "at": at, "ip": "198.51.100.7", "user_agent": "x"}] * 1200,
+    )
+    db.execute(
+        insert(AuditEvent),
+        [{"user_id": many, "at": at, "actor": "self", "action": "seen"}] * 600,
+    )
+    db.commit()
+    small = _statements_for_export(app, db, count_queries, few)
+    large = _statements_for_export(app, db, count_queries, many)
+    assert len(small) == len(large)
+    assert all(s.lstrip().upper().startswith("SELECT") for s in large)
+    exported_tables = [t for t in user_linked_tables() if personal_columns(t)]
+    assert len(large) == len(exported_tables)  # one statement per table
+
+
+def test_a_table_can_hide_rows_from_the_export_until_they_may_be_shown(
+    app, db, person, monkeypatch
+):
+    from dataclasses import replace
+
+    table = metadata.tables["audit_event"]
+    hidden = replace(
+        privacy_of(table), extra={"export_where": lambda t, now: t.c.action != "secret"}
+    )
+    monkeypatch.setitem(table.info, "privacy", hidden)
+    db.add(AuditEvent(user_id=person.id, actor="staff", action="secret"))
+    db.add(AuditEvent(user_id=person.id, actor="staff", action="shown"))
+    db.commit()
+    document = export_of(app, db, person.id)
+    actions = [
+        r["action"]
+        for r in next(c for c in document["categories"] if c["table"] == "audit_event")["records"]
+    ]
+    assert actions == ["shown"]
