@@ -57,12 +57,16 @@ def _blueprints(app: Flask) -> None:
     from .account.views import bp as account
     from .auth import oidc
     from .auth.views import bp as auth
+    from .closure.staff import bp as closure_staff
+    from .closure.views import bp as closure
     from .public.views import bp as public
     from .staff.views import bp as staff
 
     oidc.init_app(app)
     for blueprint in (public, auth, account, staff):
         app.register_blueprint(blueprint)
+    app.register_blueprint(closure)
+    app.register_blueprint(closure_staff)
     if app.config["SENTRO_ENV"] == "development":
         from .mail.devmail import bp as devmail
 

@@ -20,6 +20,13 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section("Account", "account.home", "Your Sentro account at a glance."),
     Section("Staff", "staff.home", "Queues and registers for Sentro staff.", staff_only=True),
+    Section("Close account", "closure.status", "Ask us to close your account and erase your data."),
+    Section(
+        "Closure requests",
+        "closure_staff.queue",
+        "Review, hold, approve or decline account closures.",
+        staff_only=True,
+    ),
 )
 
 

@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 
 from .account import SignIn, User
 from .audit import AuditEvent
+from .closure import ClosureRequest, RetentionHold
 from .datamap import (
     ANONYMISE,
     ERASE,
@@ -46,11 +47,13 @@ __all__ = [
     "ERASE",
     "RETAIN",
     "AuditEvent",
+    "ClosureRequest",
     "DataCategory",
     "OnClosure",
     "OutboxMessage",
     "Personal",
     "Retention",
+    "RetentionHold",
     "SignIn",
     "Subscription",
     "SubscriptionChange",
