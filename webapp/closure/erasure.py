@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, Table, delete, select, update
+from sqlalchemy import JSON, Column, Table, delete, select, update
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
 from ..models import RETAIN, Personal, metadata, personal_columns, privacy_of, user_linked_tables
@@ -143,12 +144,22 @@ def _is_unique(table: Table, column: Column) -> bool:
     return any(column.name in group for group in groups)
 
 
+def python_type(column: Column) -> type:
+    """The Python type a column holds, looking through type decorators (AutoString, Sealed)."""
+    kind = column.type
+    while isinstance(kind, TypeDecorator):
+        kind = kind.impl_instance
+    if isinstance(kind, JSON):
+        return dict
+    return kind.python_type
+
+
 def erased_value(table: Table, column: Column, current: Any, row_key: Any, now: dt.datetime):
     """What a personal value becomes: NULL where allowed, else a value that names no one."""
     if column.nullable:
         return None
     try:
-        kind = column.type.python_type
+        kind = python_type(column)
     except NotImplementedError as exc:
         raise ErasureError(f"{table.name}.{column.name}: no erased value for this type") from exc
     if issubclass(kind, str):
@@ -163,8 +174,7 @@ def erased_value(table: Table, column: Column, current: Any, row_key: Any, now: 
         Decimal: Decimal(0),
         dt.datetime: now,
         dt.date: now.date(),
-        dict: {},
-        list: [],
+        dict: [] if isinstance(current, list) else {},
     }
     for type_, value in erased.items():
         if issubclass(kind, type_):

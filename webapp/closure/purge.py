@@ -58,8 +58,8 @@ def expire_retained(db: Session, now: dt.datetime) -> str:
             erasure.expire_item(db, item, others, now)
             item["purged_on"] = today.isoformat()
             removed += 1
-        db.expire(request)
-        if db.get(ClosureRequest, request.id) is not None:  # its own record may have expired
+        still_there = select(ClosureRequest.id).where(ClosureRequest.id == request.id)
+        if db.execute(still_there).first() is not None:  # its own record may have expired
             request.retained_items = items
             db.add(request)
         db.flush()

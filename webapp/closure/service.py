@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from .. import audit
@@ -20,6 +22,7 @@ REASON_MAX = 1000
 DECLINE_REASON_MAX = 2000
 BASIS_MAX = 500
 LONGEST_HOLD_YEARS = 25
+log = logging.getLogger(__name__)
 COMPLAINT_URL = "https://www.privacy.org.nz/your-rights/making-a-complaint/"
 
 STATUS_LABELS = {
@@ -232,7 +235,12 @@ def approve(
     request.decided_at = now
     _audit_staff(db, request, staff, "closure.approved", ip)
     if grace_days <= 0:
-        complete(db, request, now)
+        try:
+            complete(db, request, now)
+        except (erasure.ErasureError, IntegrityError) as exc:
+            db.rollback()
+            log.error("erasure of closure request %s failed: %s", request_id, exc)
+            return Result(request, {"request": "Erasure could not run, so nothing was changed."})
     else:
         request.erase_after = now + dt.timedelta(days=grace_days)
         db.add(request)
