@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Table, delete, select, update
+from sqlalchemy import JSON, Column, Table, delete, select, text, update
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
@@ -231,6 +231,9 @@ def erase_account(db: Session, request: Any, user: Any, holds: list, now: dt.dat
     """
     from ..mail import queue_email
 
+    if db.get_bind().dialect.name == "sqlite":
+        # Overwrite deleted content in the file too, not only unlink it from the b-tree.
+        db.execute(text("PRAGMA secure_delete = ON"))
     plans = plan(db, user.id, holds, now)
     items = retained_items(plans)
     if user.email:
