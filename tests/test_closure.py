@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlmodel import select
 
 from tests.conftest import body_text, sign_in
@@ -325,3 +327,36 @@ def test_with_no_grace_period_approval_erases_at_once(config, login_as, db, app,
     assert _request_of(db, person).status == "completed"
     page = client.get(f"/staff/closures/{request.id}").get_data(as_text=True)
     assert "Kept after erasure" in page
+
+
+# --- no input makes a 500 --------------------------------------------------------------
+
+ANY_TEXT = st.text(max_size=2100) | st.sampled_from(["CLOSE", "\x00CLOSE", "sign_in", "2030-02-29"])
+SETTINGS = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@SETTINGS
+@given(confirmation=ANY_TEXT, reason=ANY_TEXT)
+def test_no_close_form_input_makes_an_error_page(client, person, confirmation, reason):
+    response = _ask(client, confirmation=confirmation, reason=reason)
+    assert response.status_code in (303, 422)
+    client.post("/account/close/cancel")
+
+
+@SETTINGS
+@given(what=ANY_TEXT, basis=ANY_TEXT, until=ANY_TEXT, reason=ANY_TEXT)
+def test_no_staff_form_input_makes_an_error_page(client, staff, db, what, basis, until, reason):
+    user = User(issuer="https://id.test", subject="h", email="h@example.com")
+    db.add(user)
+    db.commit()
+    with client.application.test_request_context():
+        request = service.request_closure(db, user, confirmation="CLOSE").request
+    hold = {"what": what, "legal_basis": basis, "until": until}
+    assert client.post(f"/staff/closures/{request.id}/holds", data=hold).status_code in (303, 422)
+    decline = client.post(f"/staff/closures/{request.id}/decline", data={"reason": reason})
+    assert decline.status_code in (303, 422)
+    db.rollback()
+    db.delete(db.get(User, user.id))
+    db.commit()

@@ -295,3 +295,55 @@ def test_token_fits_short_columns():
     table = Table("t", MetaData(), Column("c", String(16)))
     planted = token(table, table.c.c)
     assert len(planted) <= 16 and planted.startswith("zq") and planted.endswith("91x")
+
+
+@pytest.fixture
+def a_table_added_later(app):
+    """A table another engineer might add tomorrow, declared only through the data map."""
+    from sqlalchemy import Column, Date, ForeignKey, Integer, String, Table
+
+    from webapp.models import ANONYMISE, RETAIN, DataCategory, Retention, personal
+
+    table = Table(
+        "loyalty_card",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("user_id", Integer, ForeignKey("user.id", ondelete="CASCADE"), nullable=False),
+        Column("card_number", String(40), nullable=True, info=personal("Card number")),
+        Column(
+            "nickname", String(60), nullable=False, info=personal("Nickname", on_closure=ANONYMISE)
+        ),
+        Column(
+            "issued_on",
+            Date,
+            nullable=False,
+            info=personal("Issued", on_closure=RETAIN, retention=Retention("GST records", 30)),
+        ),
+        info={"privacy": DataCategory("Loyalty cards", purpose="To give you points.")},
+    )
+    engine = app.extensions["sentro.engine"]
+    table.create(engine)
+    try:
+        yield table
+    finally:
+        table.drop(engine)
+        metadata.remove(table)
+
+
+def test_a_table_added_later_is_erased_without_new_code(app, db, a_table_added_later):
+    engine = app.extensions["sentro.engine"]
+    with engine.begin() as connection:
+        populator = Populator(connection, NOW)
+        person_id = populator.person()
+        staff_id = connection.execute(
+            User.__table__.insert().values(issuer="https://id.test", subject="s", email="s@x.test")  # type: ignore[attr-defined]
+        ).inserted_primary_key[0]
+    assert ("loyalty_card", "card_number") in populator.tokens
+    assert _approve_now(app, db, populator.rows["closure_request"], staff_id).ok
+    with engine.connect() as connection:
+        card = connection.execute(select(a_table_added_later)).one()._mapping
+    assert (card["user_id"], card["card_number"], card["nickname"]) == (person_id, None, "")
+    items = db.get(ClosureRequest, populator.rows["closure_request"]).retained_items
+    assert {"table": "loyalty_card", "column": "issued_on", "basis": "GST records"}.items() <= next(
+        i for i in items if i["table"] == "loyalty_card"
+    ).items()

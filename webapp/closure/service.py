@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import unicodedata
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -76,7 +77,7 @@ def request_closure(
 ) -> Result:
     """Receive a request to close `user`'s account; one open request at a time."""
     now = now or utcnow()
-    reason = (reason or "").strip()
+    reason = _clean(reason)
     errors = {}
     if (confirmation or "").strip().upper() != CONFIRMATION_WORD:
         errors["confirmation"] = f"Type {CONFIRMATION_WORD} to confirm you want to close it."
@@ -174,7 +175,7 @@ def add_hold(
 ) -> Result:
     """Keep the named data past erasure, for a stated legal basis, until a date."""
     now = now or utcnow()
-    legal_basis = (legal_basis or "").strip()
+    legal_basis = _clean(legal_basis)
     errors = {}
     if what not in dict(erasure.hold_keys()):
         errors["what"] = "Choose what the hold keeps."
@@ -187,7 +188,7 @@ def add_hold(
         errors["until"] = "Give the date the hold ends, like 2031-03-31."
     elif end <= now.date():
         errors["until"] = "The hold must end after today."
-    elif end > now.date().replace(year=now.year + LONGEST_HOLD_YEARS):
+    elif end > now.date() + dt.timedelta(days=366 * LONGEST_HOLD_YEARS):
         errors["until"] = f"A hold can last at most {LONGEST_HOLD_YEARS} years."
     request = locked(db, request_id)
     if request is None or request.status not in OPEN_STATUSES:
@@ -261,7 +262,7 @@ def decline(
 ) -> Result:
     """Decline with a reason the person is told, with how to complain to the Commissioner."""
     now = now or utcnow()
-    reason = (reason or "").strip()
+    reason = _clean(reason)
     errors = {}
     if not reason:
         errors["reason"] = "Give the reason; the person is told it."
@@ -354,6 +355,12 @@ def _email(db: Session, user: User, template: str, request: ClosureRequest) -> N
                 "complaint_url": COMPLAINT_URL,
             },
         )
+
+
+def _clean(text: str | None) -> str:
+    """Free text as stored: trimmed, without control characters (PostgreSQL refuses NUL)."""
+    kept = (c for c in (text or "") if c in "\n\t" or unicodedata.category(c) != "Cc")
+    return "".join(kept).strip()
 
 
 def _parse_date(text: str) -> dt.date | None:
