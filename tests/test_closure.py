@@ -360,3 +360,17 @@ def test_no_staff_form_input_makes_an_error_page(client, staff, db, what, basis,
     db.rollback()
     db.delete(db.get(User, user.id))
     db.commit()
+
+
+def test_the_case_page_needs_at_most_three_queries(client, login_as, db, count_queries):
+    _, _, request = _case(client, login_as, db)
+    with count_queries() as statements:
+        page = client.get(f"/staff/closures/{request.id}")
+    assert page.status_code == 200 and "Add a hold" in page.get_data(as_text=True)
+    assert len(statements) <= 3, statements
+
+
+def test_the_close_page_needs_at_most_three_queries(client, person, count_queries):
+    with count_queries() as statements:
+        assert client.get("/account/close").status_code == 200
+    assert len(statements) <= 3, statements
