@@ -180,7 +180,7 @@ def test_the_queue_is_sorted_by_due_date_with_summary_age_and_holds(
     assert page.status_code == 200
     assert len(statements) <= 3, statements
     assert html.index("older@example.com") < html.index("newer@example.com")
-    assert "10 days" in html and "sign_in.ip until 31 January 2031" in html
+    assert "10 days" in html and "Sign-in history: IP address until 31 January 2031" in html
     assert "Closure requests" in client.get("/staff/").get_data(as_text=True)
 
 

@@ -20,7 +20,16 @@ from sqlalchemy import JSON, Column, Table, delete, select, text, update
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
-from ..models import RETAIN, Personal, metadata, personal_columns, privacy_of, user_linked_tables
+from ..models import (
+    RETAIN,
+    ClosureRequest,
+    Personal,
+    User,
+    metadata,
+    personal_columns,
+    privacy_of,
+    user_linked_tables,
+)
 
 
 class ErasureError(RuntimeError):
@@ -222,7 +231,9 @@ def expire_item(db: Session, item: dict[str, Any], still_kept: set[str], now) ->
         blank_columns(db, table, [item["column"]], item["rows"], now)
 
 
-def erase_account(db: Session, request: Any, user: Any, holds: list, now: dt.datetime) -> None:
+def erase_account(
+    db: Session, request: ClosureRequest, user: User, holds: list, now: dt.datetime
+) -> None:
     """Close the account of `request`: email the person what is kept, erase the rest, record it.
 
     Runs in `db`'s transaction: the caller commits, and any error rolls back everything.

@@ -32,6 +32,7 @@ def _case_page(case, *, fragment: str, target: str, errors: dict, form: dict, st
         errors=errors,
         form=form,
         hold_keys=erasure.hold_keys(),
+        hold_labels=dict(erasure.hold_keys()),
         labels=service.STATUS_LABELS,
         grace_days=current_app.config["CLOSURE_GRACE_DAYS"],
     )
@@ -42,7 +43,10 @@ def _case_page(case, *, fragment: str, target: str, errors: dict, form: dict, st
 def queue():
     """Open requests, soonest due first."""
     return render_template(
-        "closure/staff_queue.html", cases=service.queue(db.session()), labels=service.STATUS_LABELS
+        "closure/staff_queue.html",
+        cases=service.queue(db.session()),
+        labels=service.STATUS_LABELS,
+        hold_labels=dict(erasure.hold_keys()),
     )
 
 
