@@ -34,6 +34,7 @@ def test_the_close_page_says_what_is_kept_why_and_for_how_long(client, person):
         assert item["label"] in html
         assert item["basis"] in html
     assert "7 years after closure" in html
+    assert "we wait 14 days before erasing" in html
     assert "Type CLOSE to confirm" in html
 
 

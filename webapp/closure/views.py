@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import db
@@ -32,6 +32,7 @@ def _start_page(errors: dict[str, str] | None = None, form: dict | None = None, 
         categories=erasure.categories_erased(),
         retained=erasure.retained_by_law(),
         confirmation_word=service.CONFIRMATION_WORD,
+        grace_days=current_app.config["CLOSURE_GRACE_DAYS"],
     )
 
 
