@@ -54,14 +54,16 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-#: Each capability's `views` module (its blueprint is `bp`), in registration order.
-CAPABILITIES = (
-    "public",
-    "auth",
-    "account",
-    "staff",
-    "consent",
-    "mydata",
+#: Every module with a blueprint (`bp`): each capability's views, and its staff views.
+BLUEPRINTS = (
+    "public.views",
+    "auth.views",
+    "account.views",
+    "staff.views",
+    "consent.views",
+    "mydata.views",
+    "closure.views",
+    "closure.staff",
 )
 
 
@@ -69,8 +71,8 @@ def _blueprints(app: Flask) -> None:
     from .auth import oidc
 
     oidc.init_app(app)
-    for name in CAPABILITIES:
-        app.register_blueprint(import_module(f"{__name__}.{name}.views").bp)
+    for module in BLUEPRINTS:
+        app.register_blueprint(import_module(f"{__name__}.{module}").bp)
     if app.config["SENTRO_ENV"] == "development":
         from .mail.devmail import bp as devmail
 

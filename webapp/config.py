@@ -35,6 +35,7 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "GA_MEASUREMENT_ID": ("", str.strip),  # empty: no analytics at all
     "SIGNIN_IP_FULL_DAYS": (30, int),
     "SIGNIN_RETENTION_DAYS": (365, int),
+    "CLOSURE_GRACE_DAYS": (14, int),
 }
 
 

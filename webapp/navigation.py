@@ -27,6 +27,13 @@ SECTIONS: tuple[Section, ...] = (
     Section("Your data", "mydata.your_data", "Everything we hold about you; download it."),
     Section("Sign-in activity", "mydata.security", "Where and when your account was used."),
     Section("Staff", "staff.home", "Queues and registers for Sentro staff.", staff_only=True),
+    Section("Close account", "closure.status", "Ask us to close your account and erase your data."),
+    Section(
+        "Closure requests",
+        "closure_staff.queue",
+        "Review, hold, approve or decline account closures.",
+        staff_only=True,
+    ),
 )
 
 

@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 
 from .account import SignIn, User
 from .audit import AuditEvent
+from .closure import ClosureRequest, RetentionHold
 from .consent import ConsentChoice
 from .datamap import (
     ANONYMISE,
@@ -47,12 +48,14 @@ __all__ = [
     "ERASE",
     "RETAIN",
     "AuditEvent",
+    "ClosureRequest",
     "ConsentChoice",
     "DataCategory",
     "OnClosure",
     "OutboxMessage",
     "Personal",
     "Retention",
+    "RetentionHold",
     "SignIn",
     "Subscription",
     "SubscriptionChange",

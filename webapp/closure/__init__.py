@@ -1,0 +1,1 @@
+"""Account closure: the request, staff review, and erasure over the data map."""

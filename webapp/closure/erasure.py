@@ -1,0 +1,299 @@
+"""Erasure over the data map: one generic pass, no code per table.
+
+Every table in `user_linked_tables()` says, through its `DataCategory` and `personal(...)`
+columns, what closing an account does to it. A table whose rows are deleted on closure loses
+the person's rows, unless one of its columns is kept (a RETAIN declaration or a staff hold),
+in which case the rows stay and every other personal column is blanked. Tables whose rows
+stay (the `user` row) have each personal column erased or anonymised. What is kept is
+listed item by item — table, column, label, basis, end date, rows — and `privacy purge`
+removes each item when its end date passes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Column, Table, delete, select, text, update
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Session
+
+from ..models import (
+    RETAIN,
+    ClosureRequest,
+    Personal,
+    User,
+    metadata,
+    personal_columns,
+    privacy_of,
+    user_linked_tables,
+)
+
+
+class ErasureError(RuntimeError):
+    """The data map does not say how to erase something; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Keep:
+    """Why and until when one personal column outlives the account."""
+
+    basis: str
+    until: dt.date
+
+
+@dataclass
+class TablePlan:
+    """What erasure does to one table's rows about the person."""
+
+    table: Table
+    rows: list[Any]  #: primary keys of the person's rows
+    delete_rows: bool
+    erase: dict[str, Personal] = field(default_factory=dict)
+    keep: dict[str, Keep] = field(default_factory=dict)
+
+
+def _primary_key(table: Table) -> Column:
+    columns = list(table.primary_key.columns)
+    if len(columns) != 1:
+        raise ErasureError(f"{table.name}: erasure needs a single-column primary key")
+    return columns[0]
+
+
+def _category(table: Table):
+    category = privacy_of(table)
+    if category is None:
+        raise ErasureError(f"{table.name} holds data about a person but has no DataCategory")
+    return category
+
+
+def hold_keys() -> list[tuple[str, str]]:
+    """What a retention hold can name: a whole category ("table") or one column ("table.col")."""
+    keys: list[tuple[str, str]] = []
+    for table in user_linked_tables():
+        category = _category(table)
+        keys.append((table.name, f"{category.name} (all of it)"))
+        for name, declaration in personal_columns(table).items():
+            keys.append((f"{table.name}.{name}", f"{category.name}: {declaration.label}"))
+    return keys
+
+
+def retained_by_law() -> list[dict[str, Any]]:
+    """Every column the data map keeps after closure: label, category, basis, period in days."""
+    return [
+        {
+            "category": _category(table).name,
+            "label": declaration.label,
+            "basis": declaration.retention.basis,
+            "days": declaration.retention.days,
+        }
+        for table in user_linked_tables()
+        for declaration in personal_columns(table).values()
+        if declaration.on_closure is RETAIN and declaration.retention is not None
+    ]
+
+
+def _kept(table: Table, column: str, declaration: Personal, holds, today: dt.date) -> Keep | None:
+    keeps = []
+    if declaration.on_closure is RETAIN and declaration.retention is not None:
+        until = today + dt.timedelta(days=declaration.retention.days)
+        keeps.append(Keep(declaration.retention.basis, until))
+    for hold in holds:
+        if hold.what in (table.name, f"{table.name}.{column}"):
+            keeps.append(Keep(hold.legal_basis, hold.until))
+    return max(keeps, key=lambda keep: keep.until) if keeps else None
+
+
+def plan(db: Session, user_id: int, holds: list, now: dt.datetime) -> list[TablePlan]:
+    """Read the data map and the person's rows; decide, table by table, what happens."""
+    plans = []
+    for table in reversed(user_linked_tables()):  # children before the tables they point at
+        category = _category(table)
+        pk = _primary_key(table)
+        rows = list(db.execute(select(pk).where(table.c[category.owner] == user_id)).scalars())
+        table_plan = TablePlan(table, rows, delete_rows=category.delete_rows_on_closure)
+        for name, declaration in personal_columns(table).items():
+            keep = _kept(table, name, declaration, holds, now.date())
+            if keep is None:
+                table_plan.erase[name] = declaration
+            else:
+                table_plan.keep[name] = keep
+        if table_plan.keep:
+            table_plan.delete_rows = False
+        plans.append(table_plan)
+    return plans
+
+
+def retained_items(plans: list[TablePlan]) -> list[dict[str, Any]]:
+    """The record of what was kept: one item per kept column that holds any of the person's rows."""
+    return [
+        {
+            "table": p.table.name,
+            "column": name,
+            "category": _category(p.table).name,
+            "label": personal_columns(p.table)[name].label,
+            "basis": keep.basis,
+            "until": keep.until.isoformat(),
+            "rows": sorted(p.rows),
+            "purged_on": None,
+        }
+        for p in plans
+        if p.rows
+        for name, keep in sorted(p.keep.items())
+    ]
+
+
+def _is_unique(table: Table, column: Column) -> bool:
+    if column.unique:
+        return True
+    groups = [c.columns for c in table.constraints if c.__class__.__name__ == "UniqueConstraint"]
+    groups += [index.columns for index in table.indexes if index.unique]
+    return any(column.name in group for group in groups)
+
+
+def python_type(column: Column) -> type:
+    """The Python type a column holds, looking through type decorators (AutoString, Sealed)."""
+    kind = column.type
+    while isinstance(kind, TypeDecorator):
+        kind = kind.impl_instance
+    if isinstance(kind, JSON):
+        return dict
+    return kind.python_type
+
+
+def erased_value(table: Table, column: Column, current: Any, row_key: Any, now: dt.datetime):
+    """What a personal value becomes: NULL where allowed, else a value that names no one."""
+    if column.nullable:
+        return None
+    try:
+        kind = python_type(column)
+    except NotImplementedError as exc:
+        raise ErasureError(f"{table.name}.{column.name}: no erased value for this type") from exc
+    if issubclass(kind, str):
+        if isinstance(current, str) and "@" in current:
+            # Still a syntactically valid address, in a domain that can never receive mail.
+            return f"erased-{row_key}@invalid"
+        return f"erased-{row_key}" if _is_unique(table, column) else ""
+    erased = {
+        bool: False,
+        int: 0,
+        float: 0.0,
+        Decimal: Decimal(0),
+        dt.datetime: now,
+        dt.date: now.date(),
+        dict: [] if isinstance(current, list) else {},
+    }
+    for type_, value in erased.items():
+        if issubclass(kind, type_):
+            return value
+    raise ErasureError(f"{table.name}.{column.name}: no erased value for {kind.__name__}")
+
+
+def blank_columns(db: Session, table: Table, columns: list[str], rows: list, now) -> None:
+    """Replace `columns` of the rows with these primary keys by their erased values."""
+    if not columns or not rows:
+        return
+    pk = _primary_key(table)
+    selected = [table.c[name] for name in columns]
+    for row in db.execute(select(pk, *selected).where(pk.in_(rows))).all():
+        key, *values = row
+        new = {
+            name: erased_value(table, table.c[name], value, key, now)
+            for name, value in zip(columns, values, strict=True)
+        }
+        db.execute(update(table).where(pk == key).values(**new))
+
+
+def apply(db: Session, plans: list[TablePlan], now: dt.datetime) -> None:
+    """Carry out the plans in `db`'s transaction (the caller commits, or rolls back on error)."""
+    for table_plan in plans:
+        if not table_plan.rows:
+            continue
+        table, pk = table_plan.table, _primary_key(table_plan.table)
+        if table_plan.delete_rows:
+            db.execute(delete(table).where(pk.in_(table_plan.rows)))
+        else:
+            blank_columns(db, table, list(table_plan.erase), table_plan.rows, now)
+
+
+def expire_item(db: Session, item: dict[str, Any], still_kept: set[str], now) -> None:
+    """Remove one retained item whose end date passed; `still_kept` are the table's other items."""
+    table = metadata.tables.get(item["table"])
+    if table is None:
+        raise ErasureError(f"retained item names an unknown table {item['table']!r}")
+    category = _category(table)
+    pk = _primary_key(table)
+    if category.delete_rows_on_closure and not still_kept:
+        db.execute(delete(table).where(pk.in_(item["rows"])))
+    else:
+        blank_columns(db, table, [item["column"]], item["rows"], now)
+
+
+def erase_account(
+    db: Session, request: ClosureRequest, user: User, holds: list, now: dt.datetime
+) -> None:
+    """Close the account of `request`: email the person what is kept, erase the rest, record it.
+
+    Runs in `db`'s transaction: the caller commits, and any error rolls back everything.
+    The completion email is queued before the address is anonymised, with no user id so the
+    pass does not delete it; it is itself listed as kept until 90 days after it is sent.
+    """
+    from ..mail import queue_email
+
+    if db.get_bind().dialect.name == "sqlite":
+        # Overwrite deleted content in the file too, not only unlink it from the b-tree.
+        db.execute(text("PRAGMA secure_delete = ON"))
+    plans = plan(db, user.id, holds, now)
+    items = retained_items(plans)
+    if user.email:
+        message = queue_email(
+            db,
+            template="closure_completed",
+            to=user.email,
+            context={"items": items, "closed_at": now, "request": request},
+        )
+        db.flush()
+        items.append(
+            {
+                "table": message.__table__.name,
+                "column": "to_addr",
+                "category": _category(message.__table__).name,
+                "label": "The email confirming your account was closed",
+                "basis": "So the confirmation can reach you; deleted 90 days after it is sent.",
+                "until": (now + OUTBOX_RETENTION).date().isoformat(),
+                "rows": [message.id],
+                "purged_on": None,
+            }
+        )
+    user.status = "closed"
+    user.closed_at = now
+    user.is_staff = False
+    user.session_generation += 1  # every session of the account ends
+    request.status = "completed"
+    request.completed_at = now
+    request.retained_items = items
+    db.add_all([user, request])
+    db.flush()
+    apply(db, plans, now)
+    db.expire_all()  # the pass wrote through Core: reload what the ORM holds
+
+
+#: How long a delivered email stays in the outbox (the outbox's DataCategory says 90 days).
+OUTBOX_RETENTION = dt.timedelta(days=90)
+
+
+def categories_erased() -> list[dict[str, str]]:
+    """Each category about a person, and whether closing deletes it or keeps part of it."""
+    return [
+        {
+            "name": _category(table).name,
+            "fate": "partly kept (see below)"
+            if any(d.on_closure is RETAIN for d in personal_columns(table).values())
+            else "deleted"
+            if _category(table).delete_rows_on_closure
+            else "erased",
+        }
+        for table in user_linked_tables()
+    ]
