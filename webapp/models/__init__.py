@@ -22,6 +22,7 @@ from .datamap import (
 )
 from .mail import OutboxMessage
 from .preferences import Subscription, SubscriptionChange
+from .profile import PaymentCard, PendingEmailChange
 from .time import utcnow
 
 metadata = SQLModel.metadata
@@ -49,6 +50,8 @@ __all__ = [
     "DataCategory",
     "OnClosure",
     "OutboxMessage",
+    "PaymentCard",
+    "PendingEmailChange",
     "Personal",
     "Retention",
     "SignIn",
