@@ -32,6 +32,7 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "TRUSTED_PROXIES": (0, int),
     "DATA_ENCRYPTION_KEYS": ([], lambda v: [k.strip() for k in v.split(",") if k.strip()]),
     "REAUTH_MAX_AGE_MINUTES": (10, int),
+    "PHONE_DEFAULT_REGION": ("NZ", lambda v: v.strip().upper()),
 }
 
 
