@@ -57,11 +57,12 @@ def _blueprints(app: Flask) -> None:
     from .account.views import bp as account
     from .auth import oidc
     from .auth.views import bp as auth
+    from .profile.views import bp as profile
     from .public.views import bp as public
     from .staff.views import bp as staff
 
     oidc.init_app(app)
-    for blueprint in (public, auth, account, staff):
+    for blueprint in (public, auth, account, profile, staff):
         app.register_blueprint(blueprint)
     if app.config["SENTRO_ENV"] == "development":
         from .mail.devmail import bp as devmail
