@@ -184,7 +184,14 @@ def phone_display(e164: str) -> str:
 def countries() -> tuple[tuple[str, str], ...]:
     """(ISO 3166-1 alpha-2 code, name people use) for every country, sorted by name."""
     pairs = [(c.alpha_2, getattr(c, "common_name", None) or c.name) for c in pycountry.countries]
-    return tuple(sorted(pairs, key=lambda pair: unicodedata.normalize("NFD", pair[1]).casefold()))
+    return tuple(sorted(pairs, key=lambda pair: _sort_key(pair[1])))
+
+
+def _sort_key(name: str) -> str:
+    # "Åland" sorts with the A's, as people look for it.
+    return "".join(
+        c for c in unicodedata.normalize("NFD", name) if not unicodedata.combining(c)
+    ).casefold()
 
 
 @cache
