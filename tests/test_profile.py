@@ -217,7 +217,7 @@ BAD_INPUT = [
         {"address_line1": "1 Queen St", "city": "Auckland", "country": "ZZ"},
         "country",
         "from the list",
-    ),  # fmt: skip
+    ),
     ("address", {"city": "Auckland", "country": "NZ"}, "address_line1", "first line"),
     ("address", {"address_line1": "1 Queen St", "country": "NZ"}, "city", "town or city"),
     (
@@ -225,19 +225,19 @@ BAD_INPUT = [
         {"address_line1": "x" * 121, "city": "A", "country": "NZ"},
         "address_line1",
         "120 characters",
-    ),  # fmt: skip
+    ),
     (
         "address",
         {"address_line1": "1", "city": "A", "country": "NZ", "postcode": "10;10"},
         "postcode",
         "letters, numbers",
-    ),  # fmt: skip
+    ),
     (
         "address",
         {"address_line1": "1\x07", "city": "A", "country": "NZ"},
         "address_line1",
         "control",
-    ),  # fmt: skip
+    ),
 ]
 
 
@@ -351,7 +351,7 @@ ANY_TEXT = st.one_of(
             "\u200d",
             "a" * 121,
         ]
-    ),  # fmt: skip
+    ),
 )
 
 
