@@ -409,3 +409,34 @@ def test_the_country_list_is_iso_3166_with_names_people_use():
     assert all(len(code) == 2 and code.isupper() for code in countries)
     names = [name for _, name in forms.countries()]
     assert names.index("Afghanistan") < names.index("Åland Islands") < names.index("Albania")
+
+
+# --- demo data --------------------------------------------------------------------------
+
+
+def test_seeded_people_each_have_a_card_and_no_card_number(app, db):
+    from webapp.dev.seed import seed_people
+
+    with app.app_context():
+        assert seed_people(3) == 3
+        assert seed_people(3) == 0
+    cards = db.exec(select(PaymentCard)).all()
+    assert len(cards) == 3
+    assert all(len(c.last4) == 4 and c.last4.isdigit() and 1 <= c.exp_month <= 12 for c in cards)
+    assert set(PaymentCard.__table__.columns.keys()) == {
+        "id", "user_id", "brand", "last4", "exp_month", "exp_year", "created_at"
+    }  # fmt: skip
+
+
+def test_the_demo_people_see_a_card_when_they_first_sign_in(app, client, login_as, db):
+    from webapp.dev.__main__ import DEMO_USERS
+    from webapp.dev.seed import seed_demo_people
+
+    people = [(u.sub, u.claims) for u in DEMO_USERS]
+    with app.app_context():
+        assert seed_demo_people(app.config["OIDC_ISSUER"], people) == 2
+        assert seed_demo_people(app.config["OIDC_ISSUER"], people) == 0
+    login_as("customer", email="ana@example.com", name="Ana Customer")
+    html = client.get("/account/profile").get_data(as_text=True)
+    assert re.search(r"(Visa|Mastercard|American Express) ending in \d{4}, expires", html)
+    assert len(db.exec(select(User)).all()) == 2  # the sign-in found the seeded person
