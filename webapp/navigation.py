@@ -19,11 +19,7 @@ class Section:
 
 SECTIONS: tuple[Section, ...] = (
     Section("Account", "account.home", "Your Sentro account at a glance."),
-    Section(
-        "Profile",
-        "profile.show",
-        "Your name, contact email, phone and address: see and correct them.",
-    ),
+    Section("Profile", "profile.show", "Your name, email, phone and address; correct them."),
     Section("Staff", "staff.home", "Queues and registers for Sentro staff.", staff_only=True),
 )
 
