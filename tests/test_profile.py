@@ -46,6 +46,15 @@ def with_account_url(config):
     config["OIDC_ACCOUNT_URL"] = "https://id.example.test/account"
 
 
+@pytest.fixture
+def with_csrf(config):
+    config["WTF_CSRF_ENABLED"] = True
+
+
+def csrf_in(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
 # --- the page --------------------------------------------------------------------------
 
 
@@ -130,6 +139,31 @@ def test_saving_without_javascript_redirects_back_to_the_profile(client, person,
     assert saved["name"] == "Ana Te Customer" and saved["preferred_name"] == "Ana"
     page = client.get("/account/profile").get_data(as_text=True)
     assert "Name saved." in page
+
+
+def test_saving_needs_the_csrf_token_from_the_form_or_the_htmx_header(
+    with_csrf, client, person, db
+):
+    token = csrf_in(client.get("/account/profile/phone/edit").get_data(as_text=True))
+    typed = {"phone": "021 123 4567", "seen": seen_in_form(client, "phone")}
+    assert client.post("/account/profile/phone", data=typed).status_code == 400
+    assert stored(db, person.id)["phone"] == ""
+    assert (
+        client.post("/account/profile/phone", data={**typed, "csrf_token": token}).status_code
+        == 303
+    )
+    typed = {"phone": "021 765 4321", "seen": seen_in_form(client, "phone")}
+    headers = {**htmx_headers("phone"), "X-CSRFToken": token}
+    assert client.post("/account/profile/phone", data=typed, headers=headers).status_code == 200
+    assert stored(db, person.id)["phone"] == "+64217654321"
+
+
+def test_a_swapped_in_save_costs_no_more_statements_than_it_needs(client, person, count_queries):
+    typed = {"phone": "021 123 4567", "seen": seen_in_form(client, "phone")}
+    with count_queries() as statements:
+        client.post("/account/profile/phone", data=typed, headers=htmx_headers("phone"))
+    # load the person, update the row, record the audit: no card or email-change look-ups
+    assert len(statements) == 3, statements
 
 
 def test_cancel_restores_the_value(client, person):

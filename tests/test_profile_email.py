@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -13,7 +14,7 @@ from sqlmodel import select
 from tests.conftest import body_text, links_in
 from webapp import tokens
 from webapp.models import AuditEvent, OutboxMessage, PendingEmailChange, User, utcnow
-from webapp.profile import service
+from webapp.profile import email_change
 
 HX = {"HX-Request": "true", "HX-Target": "field-email"}
 
@@ -55,6 +56,20 @@ def test_the_address_changes_only_when_the_link_sent_to_it_is_followed(client, p
     assert "is confirmed" in client.get(done.headers["Location"]).get_data(as_text=True)
     assert client.post(path).status_code == 410  # the link works once
     assert "already been used" in client.get(path).get_data(as_text=True)
+
+
+def test_a_visitor_who_is_not_signed_in_can_confirm_with_the_button(
+    app, config, client, person, db, outbox
+):
+    ask_for(client)
+    path = link_path(outbox.last_to("new@example.com"), "/email/confirm/")
+    app.config["WTF_CSRF_ENABLED"] = True  # a real form post from a fresh browser
+    visitor = app.test_client()
+    page = visitor.get(path).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert visitor.post(path).status_code == 400
+    assert visitor.post(path, data={"csrf_token": token}).status_code == 303
+    assert fresh(db, User, id=person.id)[0].email == "new@example.com"
 
 
 def test_the_old_address_is_told_with_the_new_one_masked(client, person, outbox):
@@ -179,7 +194,9 @@ def test_a_bad_address_is_refused_beside_the_field_and_nothing_is_sent(
 def test_an_expired_link_changes_nothing(app, client, person, db):
     user = db.get(User, person.id)
     with app.test_request_context():
-        service.request_email_change(db, user, "new@example.com", now=utcnow() - timedelta(days=2))
+        email_change.request_email_change(
+            db, user, "new@example.com", now=utcnow() - timedelta(days=2)
+        )
         [change] = fresh(db, PendingEmailChange, user_id=person.id)
         token = tokens.make(tokens.EMAIL_CHANGE, {"c": change.id, "n": change.nonce})
     response = client.post(f"/account/profile/email/confirm/{token}")
@@ -209,9 +226,11 @@ def test_a_forged_link_is_refused(app, client, person, db, outbox, kind):
 def test_old_email_changes_are_purged_after_the_undo_window(app, person, db):
     user = db.get(User, person.id)
     with app.test_request_context():
-        service.request_email_change(db, user, "old@example.com", now=utcnow() - timedelta(days=31))
-        service.request_email_change(db, user, "new@example.com")
-    report = service.purge_email_changes(db, utcnow())
+        email_change.request_email_change(
+            db, user, "old@example.com", now=utcnow() - timedelta(days=31)
+        )
+        email_change.request_email_change(db, user, "new@example.com")
+    report = email_change.purge_email_changes(db, utcnow())
     db.commit()
     assert report == "deleted 1"
     assert [c.new_email for c in fresh(db, PendingEmailChange, user_id=person.id)] == [
@@ -220,8 +239,8 @@ def test_old_email_changes_are_purged_after_the_undo_window(app, person, db):
 
 
 def test_the_new_address_is_masked_for_the_old_one():
-    assert service.mask_email("jo.bloggs@example.com") == "j•••@e•••.com"
-    assert service.mask_email("a@localhost") == "a•••@l•••"
+    assert email_change.mask_email("jo.bloggs@example.com") == "j•••@e•••.com"
+    assert email_change.mask_email("a@localhost") == "a•••@l•••"
 
 
 def test_no_input_to_the_email_field_gives_a_server_error(client, person, db):

@@ -17,7 +17,7 @@ from ..models import User, utcnow
 from ..pages import htmx, page_or_fragment, see_other, wants_fragment
 from ..security import client_ip, limiter
 from ..tokens import EMAIL_CHANGE, EMAIL_CHANGE_UNDO
-from . import forms, service
+from . import email_change, forms, service
 from .forms import GROUPS
 
 bp = Blueprint("profile", __name__, url_prefix="/account/profile")
@@ -38,9 +38,15 @@ def _me() -> User:
 def _render(group: str | None, *, editing: bool = False, status: int = 200, **context):
     """The page, or only the group's region when htmx asked for it."""
     user = _me()
-    facts = service.profile_facts(db.session(), user)
     target = f"field-{group}" if group else ""
     fragment = bool(group) and wants_fragment(target)
+    whole_page = not fragment and not editing  # the only one that lists cards
+    facts = service.profile_facts(
+        db.session(),
+        user,
+        cards=whole_page,
+        pending=whole_page or (group == "email" and not editing),
+    )
     context = {
         "user": user,
         "facts": facts,
@@ -133,7 +139,7 @@ def edit_email():
 def change_email():
     """Send the confirmation link to the new address and a notice to the old one."""
     typed = str(request.form.get("email", ""))
-    outcome = service.request_email_change(db.session(), _me(), typed, ip=client_ip())
+    outcome = email_change.request_email_change(db.session(), _me(), typed, ip=client_ip())
     if not outcome.ok:
         return _render(
             "email",
@@ -150,7 +156,7 @@ def change_email():
 @login_required
 def cancel_email():
     """Withdraw the pending email change."""
-    cancelled = service.cancel_email_change(db.session(), _me(), ip=client_ip())
+    cancelled = email_change.cancel_email_change(db.session(), _me(), ip=client_ip())
     message = "The email change is cancelled." if cancelled else "There was no change to cancel."
     return _done("email", message)
 
@@ -161,11 +167,11 @@ def confirm_email(token: str):
     """The new address's link: a page with a button (mail scanners follow links, not forms)."""
     session = db.session()
     try:
-        change = service.change_for_link(session, EMAIL_CHANGE, token)
+        change = email_change.change_for_link(session, EMAIL_CHANGE, token)
         if request.method == "POST":
-            service.confirm_email_change(session, token, ip=client_ip())
+            email_change.confirm_email_change(session, token, ip=client_ip())
             return see_other(url_for("profile.email_link_done", outcome="confirmed"))
-    except service.LinkProblem as exc:
+    except email_change.LinkProblem as exc:
         return _link_problem(exc.reason)
     if change.status != "pending" or change.expires_at <= utcnow():
         return _link_problem("used" if change.status != "pending" else "expired")
@@ -178,15 +184,15 @@ def undo_email(token: str):
     """The old address's "this wasn't me" link: cancel the change, or undo it."""
     session = db.session()
     try:
-        change = service.change_for_link(session, EMAIL_CHANGE_UNDO, token)
+        change = email_change.change_for_link(session, EMAIL_CHANGE_UNDO, token)
         if request.method == "POST":
-            outcome = service.undo_email_change(session, token, ip=client_ip())
+            outcome = email_change.undo_email_change(session, token, ip=client_ip())
             return see_other(url_for("profile.email_link_done", outcome=outcome))
-    except service.LinkProblem as exc:
+    except email_change.LinkProblem as exc:
         return _link_problem(exc.reason)
     if change.status not in {"pending", "confirmed"}:
         return _link_problem("used")
-    masked = service.mask_email(change.new_email)
+    masked = email_change.mask_email(change.new_email)
     return render_template("profile/undo_email.html", change=change, token=token, masked=masked)
 
 
