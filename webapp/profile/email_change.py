@@ -170,8 +170,8 @@ def confirm_email_change(
     user = db.get(User, change.user_id)
     if user is None or not user.is_active:
         raise LinkProblem("used")
-    change.status, change.confirmed_at = "confirmed", now
-    db.add(change)
+    if not _move(db, change, "pending", status="confirmed", confirmed_at=now):
+        raise LinkProblem("used")
     _set_email(db, user, change.new_email)
     audit.record(
         db,
@@ -185,6 +185,17 @@ def confirm_email_change(
     )
     db.commit()
     return change
+
+
+def _move(db: Session, change: PendingEmailChange, from_status: str, **values: object) -> bool:
+    """Update the change only if it is still in `from_status`: a link works once, however fast
+    it is clicked twice."""
+    result = db.execute(
+        update(PendingEmailChange)
+        .where(PendingEmailChange.id == change.id, PendingEmailChange.status == from_status)  # type: ignore[arg-type]
+        .values(**values)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 def _set_email(db: Session, user: User, address: str) -> None:
@@ -204,11 +215,9 @@ def undo_email_change(
     user = db.get(User, change.user_id)
     if user is None or not user.is_active:
         raise LinkProblem("used")
-    if change.status == "pending":
-        change.status = "cancelled"
+    if change.status == "pending" and _move(db, change, "pending", status="cancelled"):
         action, outcome = "email-change-refused", "cancelled"
-    elif change.status == "confirmed":
-        change.status = "reverted"
+    elif change.status == "confirmed" and _move(db, change, "confirmed", status="reverted"):
         _set_email(db, user, change.old_email)
         db.refresh(user)
         user.session_generation += 1  # whoever changed it is signed out
@@ -216,7 +225,6 @@ def undo_email_change(
         action, outcome = "email-change-reverted", "restored"
     else:
         raise LinkProblem("used")
-    db.add(change)
     audit.record(
         db,
         user_id=user.id,  # type: ignore[arg-type]
