@@ -182,10 +182,22 @@ def test_phone_is_stored_in_e164_and_shown_in_international_format(client, perso
     assert "+61 412 345 678" in client.get("/account/profile").get_data(as_text=True)
 
 
-def test_the_default_phone_region_comes_from_configuration(config):
-    assert forms.clean_phone("0412 345 678", "AU") == "+61412345678"
+@pytest.fixture
+def in_australia(config):
+    config["PHONE_DEFAULT_REGION"] = "AU"
+
+
+def test_a_number_without_country_code_is_read_in_the_configured_region(
+    in_australia, client, person, db
+):
+    typed = {"phone": "0412 345 678", "seen": seen_in_form(client, "phone")}
+    assert client.post("/account/profile/phone", data=typed).status_code == 303
+    assert stored(db, person.id)["phone"] == "+61412345678"
+
+
+def test_new_zealand_is_the_default_region(app):
+    assert app.config["PHONE_DEFAULT_REGION"] == "NZ"
     assert forms.clean_phone("021 123 4567", "NZ") == "+64211234567"
-    assert config.get("PHONE_DEFAULT_REGION", "NZ") == "NZ"
 
 
 def test_an_address_is_saved_with_its_country_and_removed_by_clearing_it(client, person, db):
