@@ -99,7 +99,7 @@ ADDRESS = Group(
         FieldSpec("address_line2", "Address line 2 (optional)", 120, autocomplete="address-line2"),
         FieldSpec("city", "Town or city", 100, autocomplete="address-level2"),
         FieldSpec("region", "Region or state (optional)", 100, autocomplete="address-level1"),
-        FieldSpec("postcode", "Postcode", 20, autocomplete="postal-code"),
+        FieldSpec("postcode", "Postcode (optional)", 20, autocomplete="postal-code"),
         FieldSpec("country", "Country", 2, autocomplete="country"),
     ),
 )
