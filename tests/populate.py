@@ -33,8 +33,11 @@ def token(table: Table, column: Column) -> str:
     length = getattr(column.type, "length", None)
     if length is None or len(full) <= length:
         return full
-    if length < 10:
+    if length < 2:
         raise PopulateError(f"{table.name}.{column.name}: too short for a distinctive value")
+    if length < 10:
+        # Codes such as a country: upper case cannot collide with the lower-case tokens.
+        return "QZ"
     digest = hashlib.sha1(f"{table.name}.{column.name}".encode()).hexdigest()
     return f"zq{digest}"[: length - 3] + "91x"
 

@@ -59,6 +59,7 @@ BLUEPRINTS = (
     "public.views",
     "auth.views",
     "account.views",
+    "profile.views",
     "staff.views",
     "consent.views",
     "mydata.views",

@@ -36,6 +36,7 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "SIGNIN_IP_FULL_DAYS": (30, int),
     "SIGNIN_RETENTION_DAYS": (365, int),
     "CLOSURE_GRACE_DAYS": (14, int),
+    "PHONE_DEFAULT_REGION": ("NZ", lambda v: v.strip().upper()),
 }
 
 

@@ -19,6 +19,7 @@ class Section:
 
 SECTIONS: tuple[Section, ...] = (
     Section("Account", "account.home", "Your Sentro account at a glance."),
+    Section("Profile", "profile.show", "Your name, email, phone and address; correct them."),
     Section(
         "Privacy controls",
         "consent.controls",

@@ -25,6 +25,8 @@ class Purpose:
 UNSUBSCRIBE = Purpose("unsubscribe", None)  # a link in a two-year-old email still works
 PREFERENCES = Purpose("preferences", 60 * 24 * 3600)
 EMAIL_CHANGE = Purpose("email-change", 24 * 3600)  # single use: the service checks it once
+#: The old address's "this wasn't me" link: cancels a pending change or undoes a confirmed one.
+EMAIL_CHANGE_UNDO = Purpose("email-change-undo", 30 * 24 * 3600)
 
 
 class BadToken(Exception):

@@ -40,6 +40,7 @@ def main() -> None:
 
     from webapp import create_app
     from webapp.cli import upgrade_database
+    from webapp.dev.seed import seed_demo_people
     from webapp.mail.cli import deliver_until_idle
 
     app = create_app()
@@ -47,6 +48,8 @@ def main() -> None:
     maildir.parent.mkdir(parents=True, exist_ok=True)
     with app.app_context():
         upgrade_database()
+        # So a newcomer's profile page shows a saved card from the first sign-in.
+        seed_demo_people(app.config["OIDC_ISSUER"], [(u.sub, u.claims) for u in DEMO_USERS])
 
     catcher = Controller(Mailbox(str(maildir)), hostname="127.0.0.1", port=SMTP_PORT)
     catcher.start()

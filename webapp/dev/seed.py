@@ -7,11 +7,24 @@ from datetime import timedelta
 from sqlalchemy import func, insert, select
 
 from .. import db
-from ..models import User, utcnow
+from ..models import PaymentCard, User, utcnow
 
 SEED_ISSUER = "https://seed.invalid"
 FIRST = ["Aroha", "Ben", "Chloe", "Dev", "Eru", "Fatima", "George", "Hana", "Isaac", "Jade"]
 LAST = ["Ngata", "Smith", "Williams", "Patel", "Brown", "Taylor", "Wilson", "Chen", "Singh", "Lee"]
+BRANDS = ["Visa", "Mastercard", "American Express"]
+
+
+def _card(user_id: int, n: int, year: int) -> dict:
+    """A card as a payment provider describes it: brand, last four digits, expiry; no number."""
+    return {
+        "user_id": user_id,
+        "brand": BRANDS[n % len(BRANDS)],
+        "last4": f"{(n * 7919 + 4242) % 10000:04d}",
+        "exp_month": n % 12 + 1,
+        "exp_year": year + 1 + n % 4,
+        "created_at": utcnow(),
+    }
 
 
 def seed_people(count: int, *, chunk: int = 5000) -> int:
@@ -37,5 +50,34 @@ def seed_people(count: int, *, chunk: int = 5000) -> int:
                 }
                 for n in range(start, min(start + chunk, count))
             ]
-            session.execute(insert(users), rows)
+            created = session.execute(
+                insert(users).returning(users.c.id, sort_by_parameter_order=True), rows
+            ).all()
+            cards = [_card(row.id, start + i, now.year) for i, row in enumerate(created)]
+            session.execute(insert(PaymentCard.__table__), cards)  # type: ignore[attr-defined]
     return max(count - existing, 0)
+
+
+def seed_demo_people(issuer: str, people: list[tuple[str, dict]]) -> int:
+    """Create the `make run` demo people (subject, claims) with a saved card; return how many."""
+    created = 0
+    with db.transaction() as session:
+        for n, (subject, claims) in enumerate(people):
+            user = session.scalars(
+                select(User).where(User.issuer == issuer, User.subject == subject)  # type: ignore[arg-type]
+            ).first()
+            if user is not None:
+                continue
+            email = claims.get("email", "")
+            user = User(
+                issuer=issuer,
+                subject=subject,
+                email=email,
+                provider_email=email,
+                name=claims.get("name", ""),
+            )
+            session.add(user)
+            session.flush()
+            session.add(PaymentCard(**_card(user.id, n, utcnow().year)))  # type: ignore[arg-type]
+            created += 1
+    return created

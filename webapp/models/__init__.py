@@ -24,6 +24,7 @@ from .datamap import (
 )
 from .mail import OutboxMessage
 from .preferences import Subscription, SubscriptionChange
+from .profile import PaymentCard, PendingEmailChange
 from .time import utcnow
 
 metadata = SQLModel.metadata
@@ -53,6 +54,8 @@ __all__ = [
     "DataCategory",
     "OnClosure",
     "OutboxMessage",
+    "PaymentCard",
+    "PendingEmailChange",
     "Personal",
     "Retention",
     "RetentionHold",

@@ -9,8 +9,16 @@ from sqlalchemy import Column, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from ..crypto import Sealed
-from .datamap import ANONYMISE, RETAIN, DataCategory, Retention, personal
+from .datamap import ANONYMISE, ERASE, RETAIN, DataCategory, OnClosure, Retention, personal
 from .time import utcnow
+
+
+def _profile(label: str, on_closure: OnClosure) -> dict:
+    """Column options for a profile field the person corrects on the profile page."""
+    return {
+        "info": personal(label, correctable=True, on_closure=on_closure),
+        "server_default": "",
+    }
 
 
 class User(SQLModel, table=True):
@@ -65,6 +73,28 @@ class User(SQLModel, table=True):
             "info": personal("Email given by the sign-in provider", on_closure=ANONYMISE)
         },
     )
+    preferred_name: str = Field(
+        default="", max_length=100, sa_column_kwargs=_profile("Preferred name", ERASE)
+    )
+    phone: str = Field(  # E.164, e.g. +64211234567
+        default="", max_length=16, sa_column_kwargs=_profile("Phone number", ERASE)
+    )
+    address_line1: str = Field(
+        default="", max_length=120, sa_column_kwargs=_profile("Address line 1", ERASE)
+    )
+    address_line2: str = Field(
+        default="", max_length=120, sa_column_kwargs=_profile("Address line 2", ERASE)
+    )
+    city: str = Field(default="", max_length=100, sa_column_kwargs=_profile("Town or city", ERASE))
+    region: str = Field(
+        default="", max_length=100, sa_column_kwargs=_profile("Region or state", ERASE)
+    )
+    postcode: str = Field(default="", max_length=20, sa_column_kwargs=_profile("Postcode", ERASE))
+    country: str = Field(  # ISO 3166-1 alpha-2
+        default="", max_length=2, sa_column_kwargs=_profile("Country", ERASE)
+    )
+    #: Bumped by every change to the profile, so a save can refuse to overwrite a newer one.
+    profile_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     is_staff: bool = False
     status: str = Field(default="active", max_length=16)  # active | closed
     session_generation: int = 0

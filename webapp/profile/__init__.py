@@ -1,0 +1,1 @@
+"""Profile: see and correct your personal information inline, with a verified email change."""

@@ -1,0 +1,179 @@
+"""The profile's rules: correcting fields without overwriting a newer save.
+
+Each function takes a Session and plain values, writes the change, its audit rows and its
+emails in one transaction, and answers with a small result. Nothing here reads the request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from .. import audit
+from ..models import PaymentCard, PendingEmailChange, User, utcnow
+from . import forms
+from .forms import GROUPS, Invalid
+
+CONFLICT = (
+    "This was changed somewhere else (perhaps in another tab) after you opened it. "
+    "It now reads: {current}. Save again to replace it with what you entered, or cancel."
+)
+
+
+@dataclass
+class Outcome:
+    """What a change did: `ok`, or the messages by field (`""` for the group as a whole)."""
+
+    ok: bool
+    errors: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)  #: what was stored, or what was typed
+    conflict: bool = False
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ProfileFacts:
+    """What the profile page shows beyond the `User` row."""
+
+    cards: list[PaymentCard]
+    pending: PendingEmailChange | None
+
+
+def profile_facts(
+    db: Session, user: User, *, cards: bool = True, pending: bool = True
+) -> ProfileFacts:
+    """The person's saved cards and pending email change, each queried only when asked for."""
+    found = (
+        db.exec(
+            select(PaymentCard).where(PaymentCard.user_id == user.id).order_by(PaymentCard.id)
+        ).all()
+        if cards
+        else []
+    )
+    return ProfileFacts(list(found), pending_change(db, user) if pending else None)
+
+
+def pending_change(
+    db: Session, user: User, *, now: datetime | None = None
+) -> PendingEmailChange | None:
+    """The person's unexpired email change awaiting confirmation, if any."""
+    return db.exec(
+        select(PendingEmailChange)
+        .where(
+            PendingEmailChange.user_id == user.id,
+            PendingEmailChange.status == "pending",
+            PendingEmailChange.expires_at > (now or utcnow()),
+        )
+        .order_by(PendingEmailChange.id.desc())  # type: ignore[union-attr]
+        .limit(1)
+    ).first()
+
+
+def group_values(user: User, group: str) -> dict[str, str]:
+    """The stored values of a group's fields."""
+    return {name: getattr(user, name) or "" for name in GROUPS[group].field_names}
+
+
+def fingerprint(user: User, group: str) -> str:
+    """A short digest of a group's stored values: the form carries it to detect a newer save."""
+    data = json.dumps(group_values(user, group), sort_keys=True, ensure_ascii=True)
+    return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+
+def clean_group(group: str, values: dict[str, str], *, phone_region: str) -> Outcome:
+    """Check a group's typed values; the Outcome holds the values to store or the messages."""
+    spec = GROUPS[group]
+    if group == "address":
+        cleaned, errors = forms.clean_address(values)
+        return Outcome(not errors, errors, cleaned if not errors else values)
+    cleaned, errors = {}, {}
+    for field_spec in spec.fields:
+        raw = values.get(field_spec.name, "")
+        try:
+            if field_spec.name == "phone":
+                cleaned[field_spec.name] = forms.clean_phone(raw, phone_region)
+            elif field_spec.name == "email":
+                cleaned[field_spec.name] = forms.clean_email(raw)
+            else:
+                cleaned[field_spec.name] = forms.clean_text(raw, field_spec)
+        except Invalid as exc:
+            errors[field_spec.name] = str(exc)
+    return Outcome(not errors, errors, cleaned if not errors else values)
+
+
+def write_profile(db: Session, user: User, changes: dict[str, object]) -> bool:
+    """Apply `changes` only if nobody saved since `user` was read; bumps the version."""
+    result = db.execute(
+        update(User)
+        .where(User.id == user.id, User.profile_version == user.profile_version)  # type: ignore[arg-type]
+        .values(**changes, profile_version=user.profile_version + 1)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def _describe(user: User, group: str) -> str:
+    values = group_values(user, group)
+    if group == "phone":
+        values["phone"] = forms.phone_display(values["phone"])
+    if group == "address":
+        values["country"] = forms.country_name(values["country"])
+    shown = ", ".join(v for v in values.values() if v)
+    return f"“{shown}”" if shown else "empty"
+
+
+def update_group(
+    db: Session,
+    user: User,
+    group: str,
+    values: dict[str, str],
+    *,
+    seen: str,
+    ip: str | None = None,
+    actor: str = "self",
+    actor_id: int | None = None,
+) -> Outcome:
+    """Correct one group of fields, unless they changed since the form showing `seen` was made."""
+    if group not in GROUPS or group == "email":
+        raise KeyError(group)
+    outcome = clean_group(group, values, phone_region=current_app.config["PHONE_DEFAULT_REGION"])
+    if not outcome.ok:
+        return outcome
+    if seen != fingerprint(user, group):
+        return _conflict(user, group, values)
+    old = group_values(user, group)
+    changes = {k: v for k, v in outcome.values.items() if v != old[k]}
+    if not changes:
+        return Outcome(True, values=outcome.values, message=f"{GROUPS[group].label}: no changes.")
+    if not write_profile(db, user, changes):
+        db.rollback()
+        db.refresh(user)
+        return _conflict(user, group, values)
+    for name, new in changes.items():
+        audit.record(
+            db,
+            user_id=user.id,  # type: ignore[arg-type]
+            action="profile-corrected",
+            field=name,
+            old=old[name],
+            new=new,
+            actor=actor,
+            actor_id=actor_id if actor_id is not None else user.id,
+            ip=ip,
+        )
+    db.commit()
+    return Outcome(True, values=outcome.values, message=f"{GROUPS[group].label} saved.")
+
+
+def _conflict(user: User, group: str, typed: dict[str, str]) -> Outcome:
+    return Outcome(
+        False,
+        {"": CONFLICT.format(current=_describe(user, group))},
+        typed,
+        conflict=True,
+    )

@@ -1,0 +1,231 @@
+"""`/account/profile`: see and correct what Sentro holds about you, one field group at a time.
+
+Every control is a link or a form that works without JavaScript; htmx swaps the group's
+region `field-<group>` in place instead of loading the whole page.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from .. import db
+from ..auth import recent_login_required
+from ..models import User, utcnow
+from ..pages import htmx, page_or_fragment, see_other, wants_fragment
+from ..security import client_ip, limiter
+from ..tokens import EMAIL_CHANGE, EMAIL_CHANGE_UNDO
+from . import email_change, forms, service
+from .forms import GROUPS
+
+bp = Blueprint("profile", __name__, url_prefix="/account/profile")
+
+EDITABLE = "any(name, phone, address)"
+#: Announced in the page's live region when htmx swaps in a refused form.
+NOT_SAVED = {
+    "notice": "Not saved: please check the message by the field.",
+    "notice_category": "error",
+}
+
+
+def _me() -> User:
+    """The signed-in person's row itself (not the proxy), for the service to update."""
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+def _render(group: str | None, *, editing: bool = False, status: int = 200, **context):
+    """The page, or only the group's region when htmx asked for it."""
+    user = _me()
+    target = f"field-{group}" if group else ""
+    fragment = bool(group) and wants_fragment(target)
+    whole_page = not fragment and not editing  # the only one that lists cards
+    facts = service.profile_facts(
+        db.session(),
+        user,
+        cards=whole_page,
+        pending=whole_page or (group == "email" and not editing),
+    )
+    context = {
+        "user": user,
+        "facts": facts,
+        "groups": GROUPS,
+        "editing_group": group if editing else None,
+        "as_fragment": fragment,
+        "account_url": current_app.config["OIDC_ACCOUNT_URL"],
+        **context,
+    }
+    if group is None:
+        return render_template("profile/show.html", **context), status
+    page = "profile/edit.html" if editing else "profile/show.html"
+    return page_or_fragment(page, f"profile/_{group}.html", target, status=status, **context)
+
+
+def _form_for(group: str, **context) -> dict:
+    """Context for a group's edit form: the stored values and the digest it was made from."""
+    return {
+        "values": service.group_values(_me(), group),
+        "seen": service.fingerprint(_me(), group),
+        "errors": {},
+        **context,
+    }
+
+
+@bp.get("")
+@login_required
+def show():
+    """The whole profile, or one group's value when htmx cancels an edit."""
+    target = (htmx.target or "") if htmx else ""
+    group = target.removeprefix("field-")
+    if target.startswith("field-") and group in GROUPS:
+        return _render(group)
+    return _render(None)
+
+
+@bp.get(f"/<{EDITABLE}:group>/edit")
+@login_required
+def edit(group: str):
+    """The group's form: swapped in place by htmx, a page of its own otherwise."""
+    return _render(group, editing=True, **_form_for(group))
+
+
+@bp.post(f"/<{EDITABLE}:group>")
+@login_required
+def save(group: str):
+    """Save a group: its new value to htmx, a redirect to the page otherwise; 422 if refused."""
+    typed = forms.read_form(GROUPS[group], request.form)
+    typed_seen = str(request.form.get("seen", ""))
+    outcome = service.update_group(
+        db.session(),
+        _me(),
+        group,
+        typed,
+        seen=typed_seen,
+        ip=client_ip(),
+    )
+    if not outcome.ok:
+        # After a conflict the form is made from what is stored now, so saving again is a choice.
+        seen = service.fingerprint(_me(), group) if outcome.conflict else typed_seen
+        return _render(
+            group,
+            editing=True,
+            status=422,
+            values=outcome.values,
+            errors=outcome.errors,
+            seen=seen,
+            **NOT_SAVED,
+        )
+    return _done(group, outcome.message)
+
+
+def _done(group: str, message: str):
+    if wants_fragment(f"field-{group}"):
+        return _render(group, notice=message)
+    flash(message, "success")
+    return see_other(url_for("profile.show") + f"#field-{group}")
+
+
+@bp.get("/email/edit")
+@recent_login_required
+def edit_email():
+    """The form for a new contact email (after a recent sign-in)."""
+    return _render("email", editing=True, values={"email": ""}, errors={})
+
+
+@bp.post("/email")
+@recent_login_required
+@limiter.limit("10 per hour")
+def change_email():
+    """Send the confirmation link to the new address and a notice to the old one."""
+    typed = str(request.form.get("email", ""))
+    outcome = email_change.request_email_change(db.session(), _me(), typed, ip=client_ip())
+    if not outcome.ok:
+        return _render(
+            "email",
+            editing=True,
+            status=422,
+            values={"email": typed},
+            errors=outcome.errors,
+            **NOT_SAVED,
+        )
+    return _done("email", outcome.message)
+
+
+@bp.post("/email/cancel")
+@login_required
+def cancel_email():
+    """Withdraw the pending email change."""
+    cancelled = email_change.cancel_email_change(db.session(), _me(), ip=client_ip())
+    message = "The email change is cancelled." if cancelled else "There was no change to cancel."
+    return _done("email", message)
+
+
+@bp.route("/email/confirm/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per minute")
+def confirm_email(token: str):
+    """The new address's link: a page with a button (mail scanners follow links, not forms)."""
+    session = db.session()
+    try:
+        change = email_change.change_for_link(session, EMAIL_CHANGE, token)
+        if request.method == "POST":
+            email_change.confirm_email_change(session, token, ip=client_ip())
+            return see_other(url_for("profile.email_link_done", outcome="confirmed"))
+    except email_change.LinkProblem as exc:
+        return _link_problem(exc.reason)
+    if change.status != "pending" or change.expires_at <= utcnow():
+        return _link_problem("used" if change.status != "pending" else "expired")
+    return render_template("profile/confirm_email.html", change=change, token=token)
+
+
+@bp.route("/email/undo/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per minute")
+def undo_email(token: str):
+    """The old address's "this wasn't me" link: cancel the change, or undo it."""
+    session = db.session()
+    try:
+        change = email_change.change_for_link(session, EMAIL_CHANGE_UNDO, token)
+        if request.method == "POST":
+            outcome = email_change.undo_email_change(session, token, ip=client_ip())
+            return see_other(url_for("profile.email_link_done", outcome=outcome))
+    except email_change.LinkProblem as exc:
+        return _link_problem(exc.reason)
+    if change.status not in {"pending", "confirmed"}:
+        return _link_problem("used")
+    masked = email_change.mask_email(change.new_email)
+    return render_template("profile/undo_email.html", change=change, token=token, masked=masked)
+
+
+@bp.get("/email/done/<any(confirmed, cancelled, restored):outcome>")
+def email_link_done(outcome: str):
+    """What following an email link did."""
+    return render_template(
+        "profile/email_done.html",
+        outcome=outcome,
+        account_url=current_app.config["OIDC_ACCOUNT_URL"],
+    )
+
+
+def _link_problem(reason: str):
+    status = {"invalid": 400, "expired": 410, "used": 410}.get(reason)
+    if status is None:
+        abort(400)
+    return render_template("profile/link_problem.html", reason=reason), status
+
+
+@bp.app_template_filter("phone_display")
+def _phone_display(value: str) -> str:
+    return forms.phone_display(value or "")
+
+
+@bp.app_template_filter("country_name")
+def _country_name(code: str) -> str:
+    return forms.country_name(code or "")
+
+
+@bp.app_template_filter("provider_name")
+def _provider_name(issuer: str) -> str:
+    return urlsplit(issuer or "").hostname or issuer or "your sign-in provider"
+
+
+bp.add_app_template_global(forms.countries, "countries")
