@@ -21,7 +21,7 @@ from .datamap import (
     personal_columns,
 )
 from .mail import OutboxMessage
-from .preferences import Subscription, SubscriptionChange
+from .preferences import Campaign, Subscription, SubscriptionChange
 from .time import utcnow
 
 metadata = SQLModel.metadata
@@ -46,6 +46,7 @@ __all__ = [
     "ERASE",
     "RETAIN",
     "AuditEvent",
+    "Campaign",
     "DataCategory",
     "OnClosure",
     "OutboxMessage",
