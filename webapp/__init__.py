@@ -57,10 +57,12 @@ def _blueprints(app: Flask) -> None:
     from .account.views import bp as account
     from .auth import oidc
     from .auth.views import bp as auth
+    from .preferences import init_app as preferences
     from .public.views import bp as public
     from .staff.views import bp as staff
 
     oidc.init_app(app)
+    preferences(app)
     for blueprint in (public, auth, account, staff):
         app.register_blueprint(blueprint)
     if app.config["SENTRO_ENV"] == "development":
@@ -72,9 +74,11 @@ def _blueprints(app: Flask) -> None:
 def _commands(app: Flask) -> None:
     from . import cli
     from .mail import cli as mail_cli
+    from .preferences import cli as preferences_cli
 
     cli.init_app(app)
     mail_cli.init_app(app)
+    preferences_cli.init_app(app)
 
 
 def _login(app: Flask) -> None:

@@ -19,6 +19,7 @@ class Section:
 
 SECTIONS: tuple[Section, ...] = (
     Section("Account", "account.home", "Your Sentro account at a glance."),
+    Section("Email preferences", "preferences.page", "Choose which emails Sentro sends you."),
     Section("Staff", "staff.home", "Queues and registers for Sentro staff.", staff_only=True),
 )
 
