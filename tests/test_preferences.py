@@ -27,6 +27,8 @@ def make_person(db: Session, name: str = "rua", *, status: str = "active", email
 
 
 def history(db: Session, user_id: int) -> list[tuple[str, bool, str]]:
+    """The person's changes, oldest first, as committed now (ends the test's read snapshot)."""
+    db.rollback()
     rows = db.exec(
         select(SubscriptionChange)
         .where(SubscriptionChange.user_id == user_id)

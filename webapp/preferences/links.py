@@ -23,6 +23,14 @@ class LockedList(ValueError):
     """The list is transactional: always sent, never switched off, no unsubscribe link."""
 
 
+#: Ids are SQL INTEGER: a larger number in a token could only be forged, and must not reach SQL.
+MAX_ID = 2**31 - 1
+
+
+def _is_user_id(value: Any) -> bool:
+    return type(value) is int and 0 < value <= MAX_ID
+
+
 def _external(endpoint: str, **values: Any) -> str:
     # Built from the URL map, not url_for: emails are composed in CLI commands and workers,
     # where no request says which host the site answers on. BASE_URL does.
@@ -51,7 +59,7 @@ def read_unsubscribe_token(token: str) -> tuple[int, MailingList]:
     if (
         not isinstance(payload, list)
         or len(payload) != 2
-        or type(payload[0]) is not int
+        or not _is_user_id(payload[0])
         or not isinstance(payload[1], str)
     ):
         raise tokens.BadToken("unsubscribe payload is not [user id, list id]")
@@ -67,7 +75,7 @@ def preferences_token(user_id: int) -> str:
 
 
 def _user_id_of(payload: Any) -> int:
-    if type(payload) is not int:
+    if not _is_user_id(payload):
         raise tokens.BadToken("preferences payload is not a user id")
     return payload
 
