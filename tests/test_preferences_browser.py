@@ -38,9 +38,7 @@ def test_a_switch_saves_in_place_with_javascript(browser_page, provider_url, db)
     assert service.is_subscribed(db, ana(db), "offers")
 
     offers.click()
-    page.wait_for_function(
-        "document.querySelector('#list-offers-switch').getAttribute('aria-checked') === 'false'"
-    )
+    page.locator("#list-offers-switch[aria-checked='false']").wait_for()
     assert not service.is_subscribed(db, ana(db), "offers")
     locked = page.get_by_role("switch", name="Account and security notices")
     assert locked.get_attribute("aria-disabled") == "true"

@@ -345,3 +345,19 @@ def test_any_signed_payload_is_handled(app, payload):
     assert client.post(f"/email/unsubscribe/{unsubscribe}", data=ONE_CLICK).status_code < 500
     assert client.get(f"/email-preferences/{preference}").status_code < 500
     assert client.post(f"/email-preferences/{preference}/new-link").status_code < 500
+
+
+def test_one_click_is_the_only_post_here_without_a_csrf_token(config, db):
+    app = create_app({**config, "WTF_CSRF_ENABLED": True})
+    user_id = make_person(db)
+    with app.app_context():
+        path = links.unsubscribe_url(user_id, "service-updates").removeprefix("http://localhost")
+        preference_page = f"/email-preferences/{links.preferences_token(user_id)}"
+    client = cookieless(app)
+    assert (
+        client.post(f"{preference_page}/lists/offers", data={"subscribed": "1"}).status_code == 400
+    )
+    assert client.post(f"{preference_page}/new-link").status_code == 400
+    assert client.post(path, data=ONE_CLICK).status_code == 200
+    assert history(db, user_id) == [("service-updates", False, "one-click")]
+    app.extensions["sentro.engine"].dispose()

@@ -69,6 +69,10 @@ def read_unsubscribe_token(token: str) -> tuple[int, MailingList]:
     return payload[0], found
 
 
+#: How long an emailed preference-page link works, for the words around it.
+PREFERENCE_LINK_DAYS = (tokens.PREFERENCES.max_age_seconds or 0) // (24 * 3600)
+
+
 def preferences_token(user_id: int) -> str:
     """A signed token opening the person's preference page without sign-in (60 days)."""
     return tokens.make(tokens.PREFERENCES, user_id)

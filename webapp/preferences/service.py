@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from .. import audit
 from ..mail import queue_email
 from ..models import Subscription, SubscriptionChange, User, utcnow
-from .links import LockedList, mailing_list, preferences_url
+from .links import PREFERENCE_LINK_DAYS, LockedList, mailing_list, preferences_url
 from .lists import LISTS, MailingList
 
 users = User.__table__  # type: ignore[attr-defined]
@@ -221,7 +221,7 @@ def send_fresh_link(db: Session, user_id: int) -> str | None:
         db,
         template="preferences-link",
         to=user.email,
-        context={"link": preferences_url(user_id)},
+        context={"link": preferences_url(user_id), "days": PREFERENCE_LINK_DAYS},
         user_id=user_id,
     )
     db.commit()

@@ -114,7 +114,9 @@ def by_token(token: str):
     try:
         user_id = links.read_preferences_token(token)
     except tokens.ExpiredToken:
-        return render_template("preferences/expired.html", token=token)
+        return render_template(
+            "preferences/expired.html", token=token, days=links.PREFERENCE_LINK_DAYS
+        )
     except tokens.BadToken:
         return render_error(400, BAD_LINK)
     session = db.session()
