@@ -9,13 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, and_, literal, update
+from sqlalchemy import Boolean, Insert, Update, and_, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from .. import audit
 from ..mail import queue_email
-from ..models import Subscription, SubscriptionChange, User, utcnow
+from ..models import AuditEvent, Subscription, SubscriptionChange, User, utcnow
 from .links import PREFERENCE_LINK_DAYS, LockedList, mailing_list, preferences_url
 from .lists import LISTS, MailingList
 
@@ -111,9 +110,53 @@ def may_send(db: Session, user_id: int, list_id: str) -> bool:
     return bool(row.subscribed)
 
 
-def _upsert(db: Session):
-    dialect = db.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+def _change_statements(dialect: str) -> tuple[Update, Insert]:
+    """(back to the default, away from it): built once, run with bound values."""
+    open_account = select(users.c.id).where(
+        users.c.id == bindparam("uid"), users.c.status == "active"
+    )
+    to_default = (
+        update(subs)
+        .where(
+            subs.c.user_id == bindparam("uid"),
+            subs.c.list_id == bindparam("lid"),
+            subs.c.subscribed != bindparam("new_state"),
+            subs.c.user_id.in_(open_account),
+        )
+        .values(
+            subscribed=bindparam("new_state"),
+            changed_at=bindparam("now"),
+            changed_via=bindparam("how"),
+        )
+        .returning(subs.c.id)
+    )
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(subs)
+    chosen = insert.from_select(
+        ["user_id", "list_id", "subscribed", "changed_at", "changed_via"],
+        select(
+            users.c.id,
+            bindparam("lid", type_=subs.c.list_id.type),
+            bindparam("new_state", type_=Boolean()),
+            bindparam("now", type_=subs.c.changed_at.type),
+            bindparam("how", type_=subs.c.changed_via.type),
+        ).where(users.c.id == bindparam("uid"), users.c.status == "active"),
+    )
+    away_from_default = chosen.on_conflict_do_update(
+        index_elements=[subs.c.user_id, subs.c.list_id],
+        set_={
+            "subscribed": chosen.excluded.subscribed,
+            "changed_at": chosen.excluded.changed_at,
+            "changed_via": chosen.excluded.changed_via,
+        },
+        where=subs.c.subscribed != chosen.excluded.subscribed,
+    ).returning(subs.c.id)
+    return to_default, away_from_default
+
+
+_statements: dict[str, tuple[Update, Insert]] = {}
+_STATUS = select(users.c.status).where(users.c.id == bindparam("uid"))
+_RECORD_CHANGE = insert(SubscriptionChange.__table__)  # type: ignore[attr-defined]
+_RECORD_AUDIT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 
 
 def set_subscription(
@@ -140,55 +183,45 @@ def set_subscription(
     if via not in VIA:
         raise ValueError(f"unknown way of changing a subscription: {via!r}")
     now = utcnow()
-    is_open = select(users.c.id).where(users.c.id == user_id, users.c.status == "active")
-    values = {"subscribed": subscribed, "changed_at": now, "changed_via": via}
-    if subscribed == found.default:
-        # Back to the default: only a stored opposite choice needs changing.
-        statement = (
-            update(subs)
-            .where(
-                subs.c.user_id == user_id,
-                subs.c.list_id == found.id,
-                subs.c.subscribed != subscribed,
-                subs.c.user_id.in_(is_open),
-            )
-            .values(**values)
-            .returning(subs.c.id)
-        )
-    else:
-        insert = _upsert(db)(subs).from_select(
-            ["user_id", "list_id", "subscribed", "changed_at", "changed_via"],
-            select(
-                users.c.id,
-                literal(found.id, subs.c.list_id.type),
-                literal(subscribed, Boolean()),
-                literal(now, subs.c.changed_at.type),
-                literal(via, subs.c.changed_via.type),
-            ).where(users.c.id == user_id, users.c.status == "active"),
-        )
-        statement = insert.on_conflict_do_update(
-            index_elements=[subs.c.user_id, subs.c.list_id],
-            set_=values,
-            where=subs.c.subscribed != subscribed,
-        ).returning(subs.c.id)
+    dialect = db.get_bind().dialect.name
+    if dialect not in _statements:
+        _statements[dialect] = _change_statements(dialect)
+    to_default, away_from_default = _statements[dialect]
+    # Back to the default: only a stored opposite choice needs changing, no row is added.
+    statement = to_default if subscribed == found.default else away_from_default
+    values = {"uid": user_id, "lid": found.id, "new_state": subscribed, "now": now, "how": via}
+    # Core statements on the session's connection: this is the one-click hot path, and the
+    # ORM's unit of work would cost more than the three statements themselves.
+    connection = db.connection()
     try:
-        if db.exec(statement).first() is None:
-            status = db.exec(select(users.c.status).where(users.c.id == user_id)).first()
+        if connection.execute(statement, values).first() is None:
+            status = connection.execute(_STATUS, {"uid": user_id}).scalar()
             db.rollback()
             return Outcome.UNCHANGED if status == "active" else Outcome.NO_ACCOUNT
-        db.add(
-            SubscriptionChange(
-                user_id=user_id, list_id=found.id, subscribed=subscribed, at=now, via=via
-            )
+        connection.execute(
+            _RECORD_CHANGE,
+            {
+                "user_id": user_id,
+                "list_id": found.id,
+                "subscribed": subscribed,
+                "at": now,
+                "via": via,
+            },
         )
-        audit.record(
-            db,
-            user_id=user_id,
-            action="email-list.joined" if subscribed else "email-list.left",
-            field=found.id,
-            actor=actor,
-            actor_id=actor_id,
-            ip=ip,
+        # The row audit.record would add; values are not recorded, so there is nothing to mask.
+        connection.execute(
+            _RECORD_AUDIT,
+            {
+                "user_id": user_id,
+                "at": now,
+                "actor": actor,
+                "actor_id": actor_id,
+                "action": "email-list.joined" if subscribed else "email-list.left",
+                "field": found.id,
+                "old_value": "",
+                "new_value": "",
+                "ip": ip,
+            },
         )
         db.commit()
     except BaseException:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -193,6 +193,7 @@ def new_link(token: str):
 
 @bp.route("/email/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt  # RFC 8058: the mail program's POST carries no cookie and no CSRF token
+@limiter.exempt  # mail providers post from a few addresses: a limit would refuse real requests
 def unsubscribe(token: str):
     """GET shows a button and changes nothing; POST (one-click or the button) leaves the list."""
     try:
@@ -229,9 +230,9 @@ def unsubscribe(token: str):
         body, status = render_error(503)
         return body, status, {"Retry-After": "30"}
     if one_click:
-        return render_template(
-            "preferences/one_click.html", mailing_list=mailing_list, outcome=outcome
-        )
+        # A mail program reads only the status; skip the layout's context (user, CSRF, nav).
+        tiny = current_app.jinja_env.get_template("preferences/one_click.html")
+        return tiny.render(mailing_list=mailing_list, outcome=outcome)
     if outcome is Outcome.NO_ACCOUNT:
         return render_template("preferences/no_list.html")
     return render_template(
