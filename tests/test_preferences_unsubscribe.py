@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from tests.conftest import body_text
 from tests.test_preferences import history, make_person
 from webapp import create_app, tokens
-from webapp.models import Subscription
+from webapp.models import Subscription, SubscriptionChange
 from webapp.preferences import links, service
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
@@ -361,3 +361,26 @@ def test_one_click_is_the_only_post_here_without_a_csrf_token(config, db):
     assert client.post(path, data=ONE_CLICK).status_code == 200
     assert history(db, user_id) == [("service-updates", False, "one-click")]
     app.extensions["sentro.engine"].dispose()
+
+
+def test_concurrent_one_clicks_are_all_stored_once(app, db):
+    from concurrent.futures import ThreadPoolExecutor
+
+    ids = [make_person(db, f"p{n}") for n in range(12)]
+    with app.app_context():
+        paths = [
+            links.unsubscribe_url(user_id, list_id).removeprefix("http://localhost")
+            for user_id in ids
+            for list_id in ("service-updates", "policy-updates")
+        ]
+
+    def click(path: str) -> int:
+        return cookieless(app).post(path, data=ONE_CLICK).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(click, paths * 2))  # every link twice, at once
+    assert set(statuses) == {200}
+    db.rollback()
+    changes = db.exec(select(SubscriptionChange)).all()
+    assert len(changes) == len(paths)
+    assert not any(service.may_send(db, u, "service-updates") for u in ids)
