@@ -57,13 +57,12 @@ def _blueprints(app: Flask) -> None:
     from .account.views import bp as account
     from .auth import oidc
     from .auth.views import bp as auth
-    from .preferences import init_app as preferences
+    from .preferences.views import bp as preferences
     from .public.views import bp as public
     from .staff.views import bp as staff
 
     oidc.init_app(app)
-    preferences(app)
-    for blueprint in (public, auth, account, staff):
+    for blueprint in (public, auth, account, staff, preferences):
         app.register_blueprint(blueprint)
     if app.config["SENTRO_ENV"] == "development":
         from .mail.devmail import bp as devmail

@@ -28,39 +28,20 @@ From a shell: ``flask --app webapp mail unsubscribe-link --user ID --list LIST``
 URL and headers, ``flask --app webapp mail campaign --list LIST --subject TEXT --body FILE``
 queues a Markdown email to a whole list, once per person however often it is run.
 Everything queued through ``webapp.mail.queue_email`` with a ``user_id`` gets the headers
-(list emails) and the footer automatically: `init_app` installs the hook.
+(list emails) and the footer automatically: registering the blueprint (`views.bp`) installs
+the hook.
 """
 
 from __future__ import annotations
 
-from flask import Flask
-
-from ..mail.service import set_list_extras
-from .links import (
-    LockedList,
-    UnknownList,
-    list_headers,
-    mail_extras,
-    preferences_url,
-    unsubscribe_url,
-)
+from .links import LockedList, UnknownList, list_headers, preferences_url, unsubscribe_url
 from .service import Outcome, choices, is_subscribed, may_send, set_subscription
-
-
-def init_app(app: Flask) -> None:
-    """Serve the preference pages and give every queued email its list headers and footer."""
-    from .views import bp
-
-    set_list_extras(mail_extras)
-    app.register_blueprint(bp)
-
 
 __all__ = [
     "LockedList",
     "Outcome",
     "UnknownList",
     "choices",
-    "init_app",
     "is_subscribed",
     "list_headers",
     "may_send",

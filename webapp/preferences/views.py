@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db, tokens
 from ..errors import render_error
+from ..mail.service import set_list_extras
 from ..pages import page_or_fragment, see_other, wants_fragment
 from ..security import client_ip, csrf, limiter
 from . import links, service
@@ -17,6 +18,10 @@ from .service import Outcome
 
 bp = Blueprint("preferences", __name__)
 log = logging.getLogger(__name__)
+
+# The links in emails are this blueprint's routes, so serving it is what turns them on: every
+# app that registers it gives each queued email its list headers and footer.
+bp.record_once(lambda _state: set_list_extras(links.mail_extras))
 
 ONE_CLICK = "One-Click"
 BAD_LINK = "This link is damaged or was not made by Sentro. Nothing was changed."
