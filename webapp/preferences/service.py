@@ -130,8 +130,8 @@ def _change_statements(dialect: str) -> tuple[Update, Insert]:
         )
         .returning(subs.c.id)
     )
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(subs)
-    chosen = insert.from_select(
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(subs)
+    chosen = upsert.from_select(
         ["user_id", "list_id", "subscribed", "changed_at", "changed_via"],
         select(
             users.c.id,
