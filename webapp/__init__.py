@@ -60,6 +60,7 @@ BLUEPRINTS = (
     "auth.views",
     "account.views",
     "profile.views",
+    "preferences.views",
     "staff.views",
     "consent.views",
     "mydata.views",
@@ -83,9 +84,11 @@ def _blueprints(app: Flask) -> None:
 def _commands(app: Flask) -> None:
     from . import cli
     from .mail import cli as mail_cli
+    from .preferences import cli as preferences_cli
 
     cli.init_app(app)
     mail_cli.init_app(app)
+    preferences_cli.init_app(app)
 
 
 def _login(app: Flask) -> None:

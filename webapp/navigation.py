@@ -20,6 +20,7 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section("Account", "account.home", "Your Sentro account at a glance."),
     Section("Profile", "profile.show", "Your name, email, phone and address; correct them."),
+    Section("Email preferences", "preferences.page", "Choose which emails Sentro sends you."),
     Section(
         "Privacy controls",
         "consent.controls",

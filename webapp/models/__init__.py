@@ -23,7 +23,7 @@ from .datamap import (
     personal_columns,
 )
 from .mail import OutboxMessage
-from .preferences import Subscription, SubscriptionChange
+from .preferences import Campaign, Subscription, SubscriptionChange
 from .profile import PaymentCard, PendingEmailChange
 from .time import utcnow
 
@@ -49,6 +49,7 @@ __all__ = [
     "ERASE",
     "RETAIN",
     "AuditEvent",
+    "Campaign",
     "ClosureRequest",
     "ConsentChoice",
     "DataCategory",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from .datamap import DataCategory, personal
@@ -57,3 +57,19 @@ class SubscriptionChange(SQLModel, table=True):
     subscribed: bool = Field(sa_column_kwargs={"info": personal("Subscribed")})
     at: datetime = Field(default_factory=utcnow, sa_column_kwargs={"info": personal("When")})
     via: str = Field(max_length=32, sa_column_kwargs={"info": personal("Changed through")})
+
+
+class Campaign(SQLModel, table=True):
+    """One bulk email to a list; its key makes re-running the same campaign send nobody twice."""
+
+    __tablename__ = "campaign"
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: sha256 of list, subject and body: the same campaign run again finds this row.
+    key: str = Field(max_length=64, unique=True)
+    list_id: str = Field(max_length=64)
+    subject: str = Field(max_length=300)
+    body_markdown: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    last_run_at: datetime = Field(default_factory=utcnow)
+    queued: int = 0  #: emails queued over every run

@@ -1,0 +1,247 @@
+"""The preference pages (signed in, or through an emailed link) and the unsubscribe link."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.exc import SQLAlchemyError
+
+from .. import db, tokens
+from ..errors import render_error
+from ..mail.service import set_list_extras
+from ..pages import page_or_fragment, see_other, wants_fragment
+from ..security import client_ip, csrf, limiter
+from . import links, service
+from .service import Outcome
+
+bp = Blueprint("preferences", __name__)
+log = logging.getLogger(__name__)
+
+# The links in emails are this blueprint's routes, so serving it is what turns them on: every
+# app that registers it gives each queued email its list headers and footer.
+bp.record_once(lambda _state: set_list_extras(links.mail_extras))
+
+ONE_CLICK = "One-Click"
+BAD_LINK = "This link is damaged or was not made by Sentro. Nothing was changed."
+GONE_LIST = "That mailing list no longer exists, so there is nothing to leave. Nothing was changed."
+LOCKED = "Account and security notices can't be switched off while you have an account."
+
+
+PAGE = "preferences/page.html"
+ROW = "preferences/_list_row.html"
+
+
+def row_id(list_id: str) -> str:
+    """The element id of a list's row, the target htmx swaps."""
+    return f"list-{list_id}"
+
+
+def _parse_choice() -> bool | None:
+    value = request.form.get("subscribed")
+    return {"1": True, "0": False}.get(value or "")
+
+
+def _save(user_id: int, list_id: str, via: str, *, back: str, save_endpoint: str, **context):
+    """Shared by both preference pages: parse, change, answer the row or redirect."""
+    try:
+        links.mailing_list(list_id)
+    except links.UnknownList:
+        abort(404)
+    subscribed = _parse_choice()
+    session = db.session()
+    error = None
+    if subscribed is None:
+        error = "Choose on or off."
+    else:
+        try:
+            service.set_subscription(session, user_id, list_id, subscribed, via, ip=client_ip())
+        except links.LockedList:
+            error = LOCKED
+    target = row_id(list_id)
+    fragment = wants_fragment(target)
+    current = service.choice(session, user_id, list_id)
+    if error is None and not fragment:
+        state = "on" if current.subscribed else "off"
+        flash(f"Saved: “{current.mailing_list.name}” is {state}.", "success")
+        return see_other(back)
+    return page_or_fragment(
+        PAGE,
+        ROW,
+        target,
+        status=200 if error is None else 422,
+        choice=current,
+        choices=None if fragment else service.choices(session, user_id),
+        errors={} if error is None else {list_id: error},
+        saved=error is None,
+        save_endpoint=save_endpoint,
+        **context,
+    )
+
+
+# --- signed in ---------------------------------------------------------------------------
+
+
+@bp.get("/account/email-preferences")
+@login_required
+def page():
+    """One switch per list, each saying when and how it last changed."""
+    return render_template(
+        PAGE,
+        choices=service.choices(db.session(), current_user.id),
+        save_endpoint="preferences.save",
+        token=None,
+        errors={},
+    )
+
+
+@bp.post("/account/email-preferences/<list_id>")
+@login_required
+def save(list_id: str):
+    """Switch one list on or off."""
+    return _save(
+        current_user.id,
+        list_id,
+        "page",
+        back=url_for("preferences.page"),
+        save_endpoint="preferences.save",
+        token=None,
+    )
+
+
+# --- through the link in an email, without signing in -------------------------------------
+
+
+@bp.get("/email-preferences/<token>")
+def by_token(token: str):
+    """The person's lists and switches, opened from an email; the address masked."""
+    try:
+        user_id = links.read_preferences_token(token)
+    except tokens.ExpiredToken:
+        return render_template(
+            "preferences/expired.html", token=token, days=links.PREFERENCE_LINK_DAYS
+        )
+    except tokens.BadToken:
+        return render_error(400, BAD_LINK)
+    session = db.session()
+    user = service.active_account(session, user_id)
+    if user is None:
+        return render_template("preferences/no_list.html")
+    return render_template(
+        PAGE,
+        choices=service.choices(session, user_id),
+        save_endpoint="preferences.save_by_token",
+        token=token,
+        email=service.masked_email(user.email),
+        errors={},
+    )
+
+
+@bp.post("/email-preferences/<token>/lists/<list_id>")
+def save_by_token(token: str, list_id: str):
+    """Switch one list from the emailed page."""
+    try:
+        user_id = links.read_preferences_token(token)
+    except tokens.ExpiredToken:
+        page_url = url_for("preferences.by_token", token=token)
+        if wants_fragment(row_id(list_id)):
+            return "", 204, {"HX-Redirect": page_url}
+        return see_other(page_url)
+    except tokens.BadToken:
+        return render_error(400, BAD_LINK)
+    session = db.session()
+    user = service.active_account(session, user_id)
+    if user is None:
+        return render_template("preferences/no_list.html")
+    return _save(
+        user_id,
+        list_id,
+        "email-link",
+        back=url_for("preferences.by_token", token=token),
+        save_endpoint="preferences.save_by_token",
+        token=token,
+        email=service.masked_email(user.email),
+    )
+
+
+def _link_owner() -> str:
+    """Rate-limit key: the person the (possibly expired) link names, else the link itself."""
+    token = (request.view_args or {}).get("token", "")
+    try:
+        return f"person:{links.read_preferences_token(token)}"
+    except tokens.ExpiredToken as expired:
+        return f"person:{expired.payload}"
+    except tokens.BadToken:
+        return f"token:{token[:200]}"
+
+
+@bp.post("/email-preferences/<token>/new-link")
+@limiter.limit("10 per hour")
+@limiter.limit("3 per day", key_func=_link_owner)
+def new_link(token: str):
+    """Email a fresh preference link to the address on file (for an expired link)."""
+    try:
+        user_id = links.read_preferences_token(token)
+    except tokens.ExpiredToken as expired:
+        user_id = expired.payload
+    except tokens.BadToken:
+        return render_error(400, BAD_LINK)
+    sent_to = service.send_fresh_link(db.session(), user_id)
+    if sent_to is None:
+        return render_template("preferences/no_list.html")
+    return render_template("preferences/link_sent.html", email=sent_to)
+
+
+# --- the unsubscribe link: List-Unsubscribe, and the footer of every list email ----------
+
+
+@bp.route("/email/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058: the mail program's POST carries no cookie and no CSRF token
+@limiter.exempt  # mail providers post from a few addresses: a limit would refuse real requests
+def unsubscribe(token: str):
+    """GET shows a button and changes nothing; POST (one-click or the button) leaves the list."""
+    try:
+        user_id, mailing_list = links.read_unsubscribe_token(token)
+    except links.UnknownList:
+        return render_error(404, GONE_LIST)
+    except (tokens.BadToken, links.LockedList):
+        return render_error(400, BAD_LINK)
+
+    if request.method == "GET":
+        session = db.session()
+        if service.active_account(session, user_id) is None:
+            return render_template("preferences/no_list.html")
+        return render_template(
+            "preferences/unsubscribe.html",
+            token=token,
+            mailing_list=mailing_list,
+            subscribed=service.is_subscribed(session, user_id, mailing_list.id),
+            preferences_token=links.preferences_token(user_id),
+        )
+
+    one_click = request.form.get("List-Unsubscribe") == ONE_CLICK
+    try:
+        outcome = service.set_subscription(
+            db.session(),
+            user_id,
+            mailing_list.id,
+            False,
+            "one-click" if one_click else "email-link",
+        )
+    except SQLAlchemyError as exc:
+        # Never say "done" for a change that was not stored: 503 makes the mail program retry.
+        log.error("unsubscribe not stored: %s", type(exc).__name__)
+        body, status = render_error(503)
+        return body, status, {"Retry-After": "30"}
+    if one_click:
+        # A mail program reads only the status; skip the layout's context (user, CSRF, nav).
+        tiny = current_app.jinja_env.get_template("preferences/one_click.html")
+        return tiny.render(mailing_list=mailing_list, outcome=outcome)
+    if outcome is Outcome.NO_ACCOUNT:
+        return render_template("preferences/no_list.html")
+    return render_template(
+        "preferences/unsubscribed.html",
+        mailing_list=mailing_list,
+        preferences_token=links.preferences_token(user_id),
+    )
