@@ -57,11 +57,13 @@ def _blueprints(app: Flask) -> None:
     from .account.views import bp as account
     from .auth import oidc
     from .auth.views import bp as auth
+    from .policy.staff import bp as policy_staff
+    from .policy.views import bp as policy
     from .public.views import bp as public
     from .staff.views import bp as staff
 
     oidc.init_app(app)
-    for blueprint in (public, auth, account, staff):
+    for blueprint in (public, auth, account, staff, policy, policy_staff):
         app.register_blueprint(blueprint)
     if app.config["SENTRO_ENV"] == "development":
         from .mail.devmail import bp as devmail
@@ -72,9 +74,11 @@ def _blueprints(app: Flask) -> None:
 def _commands(app: Flask) -> None:
     from . import cli
     from .mail import cli as mail_cli
+    from .policy import cli as policy_cli
 
     cli.init_app(app)
     mail_cli.init_app(app)
+    policy_cli.init_app(app)
 
 
 def _login(app: Flask) -> None:

@@ -20,6 +20,12 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section("Account", "account.home", "Your Sentro account at a glance."),
     Section("Staff", "staff.home", "Queues and registers for Sentro staff.", staff_only=True),
+    Section(
+        "Privacy policy",
+        "policy_staff.publish_form",
+        "Publish a new version of the privacy policy and tell everyone on the list.",
+        staff_only=True,
+    ),
 )
 
 
@@ -30,7 +36,7 @@ def sections(*, staff: bool) -> list[Section]:
 
 
 #: (endpoint, label) pairs in the footer, shown when the capability is installed.
-FOOTER: tuple[tuple[str, str], ...] = ()
+FOOTER: tuple[tuple[str, str], ...] = (("policy.current", "Privacy policy"),)
 
 
 def footer_links() -> list[tuple[str, str]]:

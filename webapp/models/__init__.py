@@ -21,6 +21,7 @@ from .datamap import (
     personal_columns,
 )
 from .mail import OutboxMessage
+from .policy import PolicyAcknowledgement, PolicyVersion
 from .preferences import Subscription, SubscriptionChange
 from .time import utcnow
 
@@ -50,6 +51,8 @@ __all__ = [
     "OnClosure",
     "OutboxMessage",
     "Personal",
+    "PolicyAcknowledgement",
+    "PolicyVersion",
     "Retention",
     "SignIn",
     "Subscription",

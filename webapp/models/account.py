@@ -71,6 +71,10 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     last_sign_in_at: datetime | None = None
     closed_at: datetime | None = None
+    #: The privacy policy version the person last acknowledged (None: the one they joined under).
+    policy_version_seen: int | None = Field(
+        default=None, sa_column_kwargs={"info": personal("Privacy policy version you last saw")}
+    )
 
     # flask-login protocol, written out so a user row needs no mixin.
     is_authenticated: ClassVar[bool] = True
