@@ -66,12 +66,14 @@ def test_future_dated_version_2_is_announced_but_not_yet_in_effect(app, client, 
     assert f"Version 2 takes effect on {effective.day} {effective:%B %Y}" in current
 
     versions = client.get("/privacy/versions").get_data(as_text=True)
-    assert "Version 2</a>\n      <span class=\"status\">upcoming" in versions
+    assert 'Version 2</a>\n      <span class="status">upcoming' in versions
     assert SUMMARY in versions
 
     for name in ("aroha", "ben", "chloe"):
         notice = outbox.last_to(everyone[name].email)
-        assert notice["Subject"] == f"Our privacy policy changes on {effective.day} {effective:%B %Y}"
+        assert (
+            notice["Subject"] == f"Our privacy policy changes on {effective.day} {effective:%B %Y}"
+        )
         assert SUMMARY in body_text(notice)
         assert "http://localhost/privacy/compare?from=1&to=2" in links_in(notice)
     assert outbox.to("left@example.com") == []
@@ -100,7 +102,9 @@ def test_a_version_in_effect_today_shows_on_privacy_and_in_a_banner_until_acknow
     assert "Version 2 · in effect since" in client.get("/privacy").get_data(as_text=True)
     account = client.get("/account").get_data(as_text=True)
     assert 'id="policy-banner"' in account
-    assert 'href="/privacy/compare?from=1&amp;to=2">See what changed since you last looked' in account
+    assert (
+        'href="/privacy/compare?from=1&amp;to=2">See what changed since you last looked' in account
+    )
 
     answer = client.post("/privacy/acknowledge", data={"version": "2", "next": "/account"})
     assert answer.status_code == 303 and answer.headers["Location"] == "/account"
@@ -283,7 +287,9 @@ def test_comparison_answers_htmx_with_the_region_only(app, client):
     assert page.status_code == 200 and "<html" not in html and 'id="comparison"' in html
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(old=st.text(max_size=12), new=st.text(max_size=12))
 def test_no_comparison_query_makes_a_500(client, old, new):
     response = client.get("/privacy/compare", query_string={"from": old, "to": new})

@@ -46,8 +46,10 @@ def publish():
         session.rollback()
         return _page(form=form, errors=result.errors, status=422)
     session.commit()
+    count = result.notices
     message = (
-        f"Version {result.version.number} is published; {result.notices:,} notices are queued."
+        f"Version {result.version.number} is published; "
+        f"{count:,} notice{'' if count == 1 else 's'} queued."
     )
     if wants_fragment("publish-form"):
         return render_template(
