@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from email.utils import parseaddr
 from typing import Any, NamedTuple
 
@@ -115,9 +115,9 @@ def queue_bulk(
     """
     base = {"base_url": current_app.config["BASE_URL"], **(context or {})}
     renderer = _BulkRenderer(template, base)
-    statement = _insert_skipping_duplicates(db)
-    domain = _mail_domain()
     now = utcnow()
+    writer = _OutboxWriter(db, {"template": template, "list_id": list_id, "now": now})
+    stamp, domain = f"{now:%Y%m%d%H%M%S}", _mail_domain()
     total = 0
     rows: list[dict[str, Any]] = []
     for recipient in recipients:
@@ -126,68 +126,99 @@ def queue_bulk(
         if _list_extras is not None:
             extra_headers, footer = _list_extras(recipient.user_id, list_id)
             headers.update(extra_headers)
-        rendered = renderer.render(footer)
-        message_id = f"<{now:%Y%m%d%H%M%S}.{secrets.token_hex(12)}@{domain}>"
-        rows.append(_row(recipient, rendered, headers, message_id, template, list_id, now))
+        subject, text, html = renderer.render(footer)
+        rows.append(
+            {
+                "user_id": recipient.user_id,
+                "to_addr": recipient.to,
+                "subject": subject,
+                "text_body": text,
+                "html_body": html,
+                "headers": headers,
+                "message_id": f"<{stamp}.{secrets.token_hex(12)}@{domain}>",
+                "dedupe_key": recipient.dedupe_key,
+            }
+        )
         if len(rows) >= chunk:
-            total += _flush(db, statement, rows, on_chunk)
+            total += writer.write(rows, on_chunk)
     if rows:
-        total += _flush(db, statement, rows, on_chunk)
+        total += writer.write(rows, on_chunk)
     return total
 
 
-def _flush(db: Session, statement: Insert, rows: list, on_chunk: Callable | None) -> int:
-    db.execute(statement, rows)
-    count = len(rows)
-    rows.clear()
-    if on_chunk is not None:
-        on_chunk(count)
-    return count
+class _OutboxWriter:
+    """Writes outbox rows with executemany, skipping any whose dedupe key is already queued.
+
+    On SQLite and PostgreSQL the statement is compiled once and each column's own bind
+    processor (the same SQLAlchemy would apply) runs once for the values every row shares, so
+    the driver receives ready values; elsewhere rows go through SQLAlchemy Core.
+    """
+
+    def __init__(self, db: Session, shared: dict[str, Any]) -> None:
+        now = shared["now"]
+        self.db = db
+        self.constant = {
+            "template": shared["template"],
+            "list_id": shared["list_id"],
+            "status": "queued",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "claimed_by": None,
+            "claimed_until": None,
+            "last_error": "",
+            "created_at": now,
+            "sent_at": None,
+        }
+        table = OutboxMessage.__table__  # type: ignore[attr-defined]
+        dialect = db.get_bind().dialect
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        elif dialect.name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            self.statement: Insert = insert(table)
+            self.sql = None
+            return
+        self.statement = dialect_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        names = [c.name for c in table.columns if c.name != "id"]
+        compiled = self.statement.compile(dialect=dialect, column_keys=names)
+        self.sql = str(compiled)
+        self.order = compiled.positiontup  # None for named parameter styles
+        self.process = {}
+        for column in table.columns:
+            processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self.process[column.name] = processor
+        self.ready = {
+            k: self.process[k](v) if k in self.process else v for k, v in self.constant.items()
+        }
+
+    def write(self, rows: list[dict[str, Any]], on_chunk: Callable[[int], None] | None) -> int:
+        """Insert `rows` (the per-person columns), then empty the list; return how many."""
+        if self.sql is None:
+            self.db.execute(self.statement, [{**row, **self.constant} for row in rows])
+        else:
+            varying = [k for k in rows[0] if k in self.process]
+            params = []
+            for row in rows:
+                values = {**row, **self.ready}
+                for key in varying:
+                    values[key] = self.process[key](values[key])
+                params.append(tuple(values[n] for n in self.order) if self.order else values)
+            self.db.connection().exec_driver_sql(self.sql, params)
+        count = len(rows)
+        rows.clear()
+        if on_chunk is not None:
+            on_chunk(count)
+        return count
 
 
-def _insert_skipping_duplicates(db: Session) -> Insert:
-    table = OutboxMessage.__table__  # type: ignore[attr-defined]
-    dialect = db.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
+class _Filler(NamedTuple):
+    """A rendering split at its placeholders: literal text and keys, alternating."""
 
-        return pg_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return insert(table)
-
-
-def _row(
-    recipient: Recipient,
-    rendered: _Rendered,
-    headers: dict[str, str],
-    message_id: str,
-    template: str,
-    list_id: str | None,
-    now: datetime,
-) -> dict[str, Any]:
-    return {
-        "user_id": recipient.user_id,
-        "to_addr": recipient.to,
-        "subject": rendered.subject,
-        "text_body": rendered.text,
-        "html_body": rendered.html,
-        "headers": headers,
-        "message_id": message_id,
-        "template": template,
-        "list_id": list_id,
-        "dedupe_key": recipient.dedupe_key,
-        "status": "queued",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "claimed_by": None,
-        "claimed_until": None,
-        "last_error": "",
-        "created_at": now,
-        "sent_at": None,
-    }
+    subject: list[str]
+    text: list[str]
+    html: list[str] | None
 
 
 class _BulkRenderer:
@@ -196,8 +227,9 @@ class _BulkRenderer:
     def __init__(self, template: str, context: dict[str, Any]) -> None:
         self.template = template
         self.context = context
-        self.nonce = secrets.token_hex(6)
-        self.shapes: dict[tuple, _Rendered | None] = {}  # None: this shape renders per person
+        self.mark = f"\x00bulk{secrets.token_hex(6)}:"
+        self.split = re.compile(re.escape(self.mark) + r"(\w+)\x00")
+        self.shapes: dict[tuple | None, _Rendered | _Filler | None] = {}  # None: per person
 
     def render(self, footer: dict[str, Any] | None) -> _Rendered:
         if footer is None:
@@ -205,29 +237,35 @@ class _BulkRenderer:
                 self.shapes[None] = _Rendered(*compose(self.template, self.context))
             return self.shapes[None]  # type: ignore[return-value]
         per_person = {k: v for k, v in footer.items() if isinstance(v, str) and v}
-        shape = tuple(sorted((k, None if k in per_person else repr(v)) for k, v in footer.items()))
+        shape = tuple((k, None if k in per_person else repr(v)) for k, v in footer.items())
         if shape not in self.shapes:
             self.shapes[shape] = self._with_placeholders(footer, per_person)
-        rendered = self.shapes[shape]
-        if rendered is None:
+        filler = self.shapes[shape]
+        if not isinstance(filler, _Filler):
             return _Rendered(*compose(self.template, {**self.context, "footer": footer}))
-        return self._fill(rendered, per_person)
+        return self._fill(filler, per_person)
 
-    def _placeholder(self, key: str) -> str:
-        return f"@@bulk-{self.nonce}-{key}@@"
-
-    def _with_placeholders(self, footer: dict, per_person: dict) -> _Rendered | None:
-        marked = {**footer, **{k: self._placeholder(k) for k in per_person}}
-        rendered = _Rendered(*compose(self.template, {**self.context, "footer": marked}))
+    def _with_placeholders(self, footer: dict, per_person: dict) -> _Filler | None:
+        if not all(key.isidentifier() for key in per_person):
+            return None
+        marked = {**footer, **{k: f"{self.mark}{k}\x00" for k in per_person}}
+        subject, text, html = compose(self.template, {**self.context, "footer": marked})
+        filler = _Filler(
+            self.split.split(subject),
+            self.split.split(text),
+            None if html is None else self.split.split(html),
+        )
         exact = _Rendered(*compose(self.template, {**self.context, "footer": footer}))
         # The template may do more than print a value; then only a full rendering is right.
-        return rendered if self._fill(rendered, per_person) == exact else None
+        return filler if self._fill(filler, per_person) == exact else None
 
-    def _fill(self, rendered: _Rendered, values: dict[str, str]) -> _Rendered:
-        subject, text, html = rendered
-        for key, value in values.items():
-            mark = self._placeholder(key)
-            subject = subject.replace(mark, value)
-            text = text.replace(mark, value)
-            html = html.replace(mark, str(escape(value))) if html is not None else None
-        return _Rendered(subject, text, html)
+    @staticmethod
+    def _fill(filler: _Filler, values: dict[str, str]) -> _Rendered:
+        escaped = {key: str(escape(value)) for key, value in values.items()}
+
+        def join(parts: list[str], source: dict[str, str]) -> str:
+            # split() leaves literal text at even positions and placeholder keys at odd ones.
+            return "".join(source.get(p, "") if i % 2 else p for i, p in enumerate(parts))
+
+        html = None if filler.html is None else join(filler.html, escaped)
+        return _Rendered(join(filler.subject, values), join(filler.text, values), html)
