@@ -183,7 +183,8 @@ def run(kind: str, people: int, with_footer: bool) -> None:
                 query = select(outbox).order_by(outbox.c.id)
                 rows = [dict(r._mapping) for r in connection.execute(query)]
                 cursor = connection.connection.cursor()
-                cursor.execute(f"SELECT {', '.join(names)} FROM outbox_message ORDER BY id")
+                columns = ", ".join("CAST(headers AS TEXT)" if n == "headers" else n for n in names)
+                cursor.execute(f"SELECT {columns} FROM outbox_message ORDER BY id")
                 stored = [tuple(r) for r in cursor.fetchall()]
             for row in rows:
                 del row["id"]
