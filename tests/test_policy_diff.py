@@ -108,4 +108,5 @@ def test_replacing_one_word_marks_that_word_only(sentence, where):
     changed = [*sentence]
     changed[position] = "omega"
     marks = [c for c in word_changes(" ".join(sentence), " ".join(changed)) if c.op != "="]
-    assert [(c.op, c.text) for c in marks] == [("-", sentence[position]), ("+", "omega")]
+    # With repeated words, which "alpha" left is a matter of alignment; what changed is not.
+    assert sorted((c.op, c.text) for c in marks) == [("+", "omega"), ("-", sentence[position])]
