@@ -1,1 +1,1 @@
-"""Benchmarks: `PYTHONPATH=. .venv/bin/python -m bench.NAME`."""
+"""Benchmarks: each module runs on its own (`python -m bench.<name>`)."""

@@ -27,9 +27,9 @@ class PopulateError(RuntimeError):
     """A column the populator does not know how to fill."""
 
 
-def token(table: Table, column: Column) -> str:
+def token(table: Table, column: Column, marker: str = "zq") -> str:
     """The distinctive value planted in a personal string column."""
-    full = f"zq-{table.name}-{column.name}-91x"
+    full = f"{marker}-{table.name}-{column.name}-91x"
     length = getattr(column.type, "length", None)
     if length is None or len(full) <= length:
         return full
@@ -39,14 +39,15 @@ def token(table: Table, column: Column) -> str:
         # Codes such as a country: upper case cannot collide with the lower-case tokens.
         return "QZ"
     digest = hashlib.sha1(f"{table.name}.{column.name}".encode()).hexdigest()
-    return f"zq{digest}"[: length - 3] + "91x"
+    return f"{marker}{digest}"[: length - 3] + "91x"
 
 
 class Populator:
     """Insert one row per table through `connection`; remember primary keys and tokens."""
 
-    def __init__(self, connection: Connection, now: dt.datetime) -> None:
+    def __init__(self, connection: Connection, now: dt.datetime, marker: str = "zq") -> None:
         self.connection = connection
+        self.marker = marker
         self.now = now
         self.rows: dict[str, Any] = {}
         self.tokens: dict[tuple[str, str], str] = {}
@@ -91,13 +92,13 @@ class Populator:
             raise PopulateError(f"{table.name}.{column.name}: unknown column type") from exc
         if issubclass(kind, str):
             if "personal" in column.info:
-                planted = token(table, column)
+                planted = token(table, column, self.marker)
                 self.tokens[(table.name, column.name)] = planted
                 return planted
             default = column.default
             if default is not None and default.is_scalar:
                 return default.arg
-            neutral = f"n{next(self._serial)}-{table.name}-{column.name}"
+            neutral = f"n{next(self._serial)}{self.marker[:5]}-{table.name}-{column.name}"
             length = getattr(column.type, "length", None)
             return neutral[:length] if length else neutral
         default = column.default

@@ -30,7 +30,7 @@ def test_signed_in_choices_are_stored_with_time_source_and_policy_version(client
         ("research", False, "controls"),
     ]
     assert all(start - timedelta(seconds=1) <= r.at <= utcnow() for r in first)
-    assert all(r.policy_version is None for r in first)  # no policy capability installed here
+    assert all(r.policy_version is None for r in first)  # no policy version published here
 
     client.post("/account/privacy-controls/banner", data={"decision": "reject"})
     assert [r.source for r in rows(db, person)][2:] == ["banner"] * 3
@@ -54,33 +54,13 @@ def test_the_summary_on_the_user_row_always_equals_the_latest_rows(client, perso
         assert Choices.from_summary(user.consent_summary) == stored_choices(db, person.id)
 
 
-def test_the_policy_version_in_effect_is_recorded_when_the_policy_capability_offers_it(
-    client, person, db, monkeypatch
-):
-    import sys
-    import types
+def test_the_policy_version_in_effect_is_recorded_with_the_choice(client, person, db):
+    from webapp.policy import service as policy
 
-    policy = types.ModuleType("webapp.policy.service")
-    policy.version_in_effect = lambda session: types.SimpleNamespace(number=3)
-    monkeypatch.setitem(sys.modules, "webapp.policy", types.ModuleType("webapp.policy"))
-    monkeypatch.setitem(sys.modules, "webapp.policy.service", policy)
+    policy.load_first_version(db, utcnow())
+    db.commit()
     client.post("/account/privacy-controls", data={"analytics": "allow"})
-    assert [r.policy_version for r in rows(db, person)] == [3]
-
-
-def test_a_failing_policy_lookup_still_stores_the_choice(client, person, db, monkeypatch):
-    import sys
-    import types
-
-    def broken(session):
-        raise RuntimeError("policy tables missing")
-
-    policy = types.ModuleType("webapp.policy.service")
-    policy.version_in_effect = broken
-    monkeypatch.setitem(sys.modules, "webapp.policy", types.ModuleType("webapp.policy"))
-    monkeypatch.setitem(sys.modules, "webapp.policy.service", policy)
-    assert client.post("/account/privacy-controls", data={"research": "allow"}).status_code == 303
-    assert [(r.purpose, r.policy_version) for r in rows(db, person)] == [("research", None)]
+    assert [r.policy_version for r in rows(db, person)] == [1]
 
 
 def test_a_visitors_choice_lives_in_the_signed_cookie_and_survives_sign_in_and_out(

@@ -103,7 +103,7 @@ def test_every_source_and_purpose_has_words_for_people():
     assert all(p.label and p.description for p in service.PURPOSES)
 
 
-def test_no_policy_capability_means_no_version(db):
+def test_before_any_policy_is_published_there_is_no_version(db):
     assert service.policy_version_in_effect(db) is None
 
 

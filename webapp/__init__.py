@@ -61,6 +61,8 @@ BLUEPRINTS = (
     "account.views",
     "profile.views",
     "preferences.views",
+    "policy.views",
+    "policy.staff",
     "staff.views",
     "consent.views",
     "mydata.views",
@@ -81,14 +83,18 @@ def _blueprints(app: Flask) -> None:
         app.register_blueprint(devmail)
 
 
-def _commands(app: Flask) -> None:
-    from . import cli
-    from .mail import cli as mail_cli
-    from .preferences import cli as preferences_cli
+#: Every module that adds `flask --app webapp …` commands (each has `init_app`).
+COMMANDS = (
+    "cli",
+    "mail.cli",
+    "preferences.cli",
+    "policy.cli",
+)
 
-    cli.init_app(app)
-    mail_cli.init_app(app)
-    preferences_cli.init_app(app)
+
+def _commands(app: Flask) -> None:
+    for module in COMMANDS:
+        import_module(f"{__name__}.{module}").init_app(app)
 
 
 def _login(app: Flask) -> None:

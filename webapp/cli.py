@@ -64,6 +64,8 @@ def seed(users: int) -> None:
     from .dev.seed import seed_people
 
     created = seed_people(users)
+    for step in after_upgrade:  # the data the site needs, as after `db upgrade`
+        step()
     click.echo(f"seeded {created} people")
 
 

@@ -36,6 +36,12 @@ SECTIONS: tuple[Section, ...] = (
         "Review, hold, approve or decline account closures.",
         staff_only=True,
     ),
+    Section(
+        "Privacy policy",
+        "policy_staff.publish_form",
+        "Publish a new version of the privacy policy and tell everyone on the list.",
+        staff_only=True,
+    ),
 )
 
 
@@ -47,6 +53,7 @@ def sections(*, staff: bool) -> list[Section]:
 
 #: (endpoint, label) pairs in the footer, shown when the capability is installed.
 FOOTER: tuple[tuple[str, str], ...] = (
+    ("policy.current", "Privacy policy"),
     ("consent.cookies", "Cookies"),
     ("consent.controls", "Privacy controls"),
 )

@@ -10,7 +10,6 @@ personalisation, whatever was stored.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,8 +17,8 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from ..db import DatabaseUnavailable
 from ..models import ConsentChoice, User, utcnow
+from ..policy import service as policy
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +71,6 @@ SOURCE_LABELS = {
 
 #: The privacy policy capability is built separately; its version number is looked up by name
 #: at runtime (never imported), so consent works with or without it.
-POLICY_VERSION_LOOKUPS = (
-    ("webapp.policy.service", "version_in_effect"),
-    ("webapp.policy.service", "current_version"),
-)
-
 _SYMBOL = {True: "y", False: "n", None: "-"}
 _VALUE = {"y": True, "n": False}
 
@@ -247,26 +241,9 @@ def allows(user: User, purpose: str) -> bool:
 
 
 def policy_version_in_effect(db: Session) -> int | None:
-    """The privacy policy version in effect, when the policy capability provides it; else None."""
-    for module_name, function_name in POLICY_VERSION_LOOKUPS:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        lookup = getattr(module, function_name, None)
-        if not callable(lookup):
-            continue
-        try:
-            found = lookup(db)
-        except DatabaseUnavailable:
-            raise
-        except Exception as exc:  # noqa: BLE001 - their failure must not lose the person's choice
-            log.warning("policy version lookup failed: %s", type(exc).__name__)
-            db.rollback()
-            return None
-        number = getattr(found, "number", found)
-        return number if isinstance(number, int) and not isinstance(number, bool) else None
-    return None
+    """The number of the privacy policy version in effect now (None before any is published)."""
+    current = policy.in_effect(policy.timeline(db), utcnow().date())
+    return current.number if current else None
 
 
 # --- reading what a form sent ------------------------------------------------------------

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from email.utils import parseaddr
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app, render_template
 from jinja2 import TemplateNotFound
+from markupsafe import escape
+from sqlalchemy import Insert, insert
 from sqlmodel import Session
 
 from ..models import OutboxMessage, utcnow
@@ -27,8 +30,11 @@ def set_list_extras(provider: ListExtras) -> None:
 
 def make_message_id() -> str:
     """A globally unique Message-ID in Sentro's mail domain."""
-    domain = parseaddr(current_app.config["MAIL_FROM"])[1].rpartition("@")[2] or "sentro.co"
-    return f"<{utcnow():%Y%m%d%H%M%S}.{secrets.token_hex(12)}@{domain}>"
+    return f"<{utcnow():%Y%m%d%H%M%S}.{secrets.token_hex(12)}@{_mail_domain()}>"
+
+
+def _mail_domain() -> str:
+    return parseaddr(current_app.config["MAIL_FROM"])[1].rpartition("@")[2] or "sentro.co"
 
 
 def compose(template: str, context: dict[str, Any]) -> tuple[str, str, str | None]:
@@ -74,3 +80,192 @@ def queue_email(
     )
     db.add(message)
     return message
+
+
+class Recipient(NamedTuple):
+    """One person a bulk email goes to."""
+
+    user_id: int
+    to: str
+    dedupe_key: str | None = None
+
+
+class _Rendered(NamedTuple):
+    subject: str
+    text: str
+    html: str | None
+
+
+def queue_bulk(
+    db: Session,
+    *,
+    template: str,
+    recipients: Iterable[Recipient],
+    context: dict[str, Any] | None = None,
+    list_id: str | None = None,
+    chunk: int = 1000,
+    on_chunk: Callable[[int], None] | None = None,
+) -> int:
+    """Queue the same email to many people, as `queue_email` would, rendering it once, not per person.
+
+    Each person's footer (from the list-extras hook) is substituted into a rendering made with
+    placeholders; the first person of each footer shape is also rendered in full, and if the two
+    differ that shape is rendered per person. Rows go in with executemany, `chunk` at a time; a
+    row whose `dedupe_key` is already queued is skipped. Returns how many rows were offered.
+    """
+    base = {"base_url": current_app.config["BASE_URL"], **(context or {})}
+    renderer = _BulkRenderer(template, base)
+    now = utcnow()
+    writer = _OutboxWriter(db, {"template": template, "list_id": list_id, "now": now})
+    stamp, domain = f"{now:%Y%m%d%H%M%S}", _mail_domain()
+    total = 0
+    rows: list[dict[str, Any]] = []
+    for recipient in recipients:
+        headers: dict[str, str] = {}
+        footer: dict[str, Any] | None = None
+        if _list_extras is not None:
+            extra_headers, footer = _list_extras(recipient.user_id, list_id)
+            headers.update(extra_headers)
+        subject, text, html = renderer.render(footer)
+        rows.append(
+            {
+                "user_id": recipient.user_id,
+                "to_addr": recipient.to,
+                "subject": subject,
+                "text_body": text,
+                "html_body": html,
+                "headers": headers,
+                "message_id": f"<{stamp}.{secrets.token_hex(12)}@{domain}>",
+                "dedupe_key": recipient.dedupe_key,
+            }
+        )
+        if len(rows) >= chunk:
+            total += writer.write(rows, on_chunk)
+    if rows:
+        total += writer.write(rows, on_chunk)
+    return total
+
+
+class _OutboxWriter:
+    """Writes outbox rows with executemany, skipping any whose dedupe key is already queued.
+
+    On SQLite and PostgreSQL the statement is compiled once and each column's own bind
+    processor (the same SQLAlchemy would apply) runs once for the values every row shares, so
+    the driver receives ready values; elsewhere rows go through SQLAlchemy Core.
+    """
+
+    def __init__(self, db: Session, shared: dict[str, Any]) -> None:
+        now = shared["now"]
+        self.db = db
+        self.constant = {
+            "template": shared["template"],
+            "list_id": shared["list_id"],
+            "status": "queued",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "claimed_by": None,
+            "claimed_until": None,
+            "last_error": "",
+            "created_at": now,
+            "sent_at": None,
+        }
+        table = OutboxMessage.__table__  # type: ignore[attr-defined]
+        dialect = db.get_bind().dialect
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        elif dialect.name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            self.statement: Insert = insert(table)
+            self.sql = None
+            return
+        self.statement = dialect_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        names = [c.name for c in table.columns if c.name != "id"]
+        compiled = self.statement.compile(dialect=dialect, column_keys=names)
+        self.sql = str(compiled)
+        self.order = compiled.positiontup  # None for named parameter styles
+        self.process = {}
+        for column in table.columns:
+            processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self.process[column.name] = processor
+        self.ready = {
+            k: self.process[k](v) if k in self.process else v for k, v in self.constant.items()
+        }
+
+    def write(self, rows: list[dict[str, Any]], on_chunk: Callable[[int], None] | None) -> int:
+        """Insert `rows` (the per-person columns), then empty the list; return how many."""
+        if self.sql is None:
+            self.db.execute(self.statement, [{**row, **self.constant} for row in rows])
+        else:
+            varying = [k for k in rows[0] if k in self.process]
+            params = []
+            for row in rows:
+                values = {**row, **self.ready}
+                for key in varying:
+                    values[key] = self.process[key](values[key])
+                params.append(tuple(values[n] for n in self.order) if self.order else values)
+            self.db.connection().exec_driver_sql(self.sql, params)
+        count = len(rows)
+        rows.clear()
+        if on_chunk is not None:
+            on_chunk(count)
+        return count
+
+
+class _Filler(NamedTuple):
+    """A rendering split at its placeholders: literal text and keys, alternating."""
+
+    subject: list[str]
+    text: list[str]
+    html: list[str] | None
+
+
+class _BulkRenderer:
+    """Renders an email once per footer shape, with placeholders where each person's values go."""
+
+    def __init__(self, template: str, context: dict[str, Any]) -> None:
+        self.template = template
+        self.context = context
+        self.mark = f"\x00bulk{secrets.token_hex(6)}:"
+        self.split = re.compile(re.escape(self.mark) + r"(\w+)\x00")
+        self.shapes: dict[tuple | None, _Rendered | _Filler | None] = {}  # None: per person
+
+    def render(self, footer: dict[str, Any] | None) -> _Rendered:
+        if footer is None:
+            if None not in self.shapes:
+                self.shapes[None] = _Rendered(*compose(self.template, self.context))
+            return self.shapes[None]  # type: ignore[return-value]
+        per_person = {k: v for k, v in footer.items() if isinstance(v, str) and v}
+        shape = tuple((k, None if k in per_person else repr(v)) for k, v in footer.items())
+        if shape not in self.shapes:
+            self.shapes[shape] = self._with_placeholders(footer, per_person)
+        filler = self.shapes[shape]
+        if not isinstance(filler, _Filler):
+            return _Rendered(*compose(self.template, {**self.context, "footer": footer}))
+        return self._fill(filler, per_person)
+
+    def _with_placeholders(self, footer: dict, per_person: dict) -> _Filler | None:
+        if not all(key.isidentifier() for key in per_person):
+            return None
+        marked = {**footer, **{k: f"{self.mark}{k}\x00" for k in per_person}}
+        subject, text, html = compose(self.template, {**self.context, "footer": marked})
+        filler = _Filler(
+            self.split.split(subject),
+            self.split.split(text),
+            None if html is None else self.split.split(html),
+        )
+        exact = _Rendered(*compose(self.template, {**self.context, "footer": footer}))
+        # The template may do more than print a value; then only a full rendering is right.
+        return filler if self._fill(filler, per_person) == exact else None
+
+    @staticmethod
+    def _fill(filler: _Filler, values: dict[str, str]) -> _Rendered:
+        escaped = {key: str(escape(value)) for key, value in values.items()}
+
+        def join(parts: list[str], source: dict[str, str]) -> str:
+            # split() leaves literal text at even positions and placeholder keys at odd ones.
+            return "".join(source.get(p, "") if i % 2 else p for i, p in enumerate(parts))
+
+        html = None if filler.html is None else join(filler.html, escaped)
+        return _Rendered(join(filler.subject, values), join(filler.text, values), html)

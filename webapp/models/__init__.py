@@ -23,6 +23,7 @@ from .datamap import (
     personal_columns,
 )
 from .mail import OutboxMessage
+from .policy import PolicyAcknowledgement, PolicyVersion
 from .preferences import Campaign, Subscription, SubscriptionChange
 from .profile import PaymentCard, PendingEmailChange
 from .time import utcnow
@@ -58,6 +59,8 @@ __all__ = [
     "PaymentCard",
     "PendingEmailChange",
     "Personal",
+    "PolicyAcknowledgement",
+    "PolicyVersion",
     "Retention",
     "RetentionHold",
     "SignIn",

@@ -108,6 +108,10 @@ class User(SQLModel, table=True):
         max_length=16,
         sa_column_kwargs={"info": personal("Current privacy choices")},
     )
+    #: The privacy policy version the person last acknowledged (None: the one they joined under).
+    policy_version_seen: int | None = Field(
+        default=None, sa_column_kwargs={"info": personal("Privacy policy version you last saw")}
+    )
 
     # flask-login protocol, written out so a user row needs no mixin.
     is_authenticated: ClassVar[bool] = True

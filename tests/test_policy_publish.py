@@ -1,0 +1,361 @@
+"""Publishing a version: the command, the staff page, the rules, and the notices it queues."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from jinja2 import ChoiceLoader, DictLoader
+from sqlmodel import select
+
+from tests.conftest import body_text
+from tests.policy_support import SUMMARY, V1, V2, load_v1, people, publish, today, version_count
+from webapp import db as database
+from webapp.mail import service as mail
+from webapp.models import OutboxMessage, PolicyVersion
+from webapp.policy import notices
+
+
+def outbox_rows(db) -> list[OutboxMessage]:
+    return list(db.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+# --- the rules -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"effective_on": -1}, "effective_on", "cannot take effect before it is published"),
+        ({"effective_on": None}, "effective_on", "Give the date this version takes effect"),
+        ({"summary": "   "}, "summary", "the summary is required"),
+        ({"summary": "x" * 2001}, "summary", "under 2,000 characters"),
+        ({"text": ""}, "text", "The policy text is empty."),
+        ({"text": "\n \n"}, "text", "The policy text is empty."),
+        ({"text": V1}, "text", "This is the text of version 1: nothing has changed."),
+        ({"text": "a\x00b"}, "text", "characters that are not text"),
+        ({"text": "x" * 200_001}, "text", "longer than 200,000 characters"),
+    ],
+)
+def test_bad_input_is_refused_with_a_reason_and_changes_nothing(app, db, change, field, message):
+    load_v1(app)
+    people(db)
+    values = {"text": V2, "summary": SUMMARY, "effective_on": 7, **change}
+    offset = values.pop("effective_on")
+    effective = None if offset is None else today() + timedelta(days=offset)
+    result = publish(app, values["text"], effective_on=effective, summary=values["summary"])
+    assert not result.ok
+    assert message in result.errors[field]
+    assert version_count(db) == 1
+    assert outbox_rows(db) == []
+
+
+def test_a_date_earlier_than_the_version_in_effect_is_refused(app, db):
+    load_v1(app)
+    publish(app, effective_on=today() - timedelta(days=2), on=today() - timedelta(days=9))
+    result = publish(
+        app,
+        V2 + "\nMore.\n",
+        effective_on=today() - timedelta(days=3),
+        on=today() - timedelta(days=5),
+    )
+    assert "Version 2 takes effect on" in result.errors["effective_on"]
+    assert version_count(db) == 2
+
+
+def test_a_date_earlier_than_an_upcoming_version_is_refused_too(app, db):
+    load_v1(app)
+    publish(app, effective_on=today() + timedelta(days=20))
+    result = publish(app, V2 + "\nMore.\n", effective_on=today() + timedelta(days=10))
+    assert "a newer version cannot take effect before it" in result.errors["effective_on"]
+
+
+def test_the_first_publication_on_an_empty_database_is_version_1(app, db):
+    result = publish(app, V1, effective_on=today())
+    assert result.version.number == 1 and result.notices == 0
+
+
+def test_windows_line_endings_do_not_make_a_new_version(app, db):
+    load_v1(app)
+    result = publish(app, V1.replace("\n", "\r\n"), effective_on=today())
+    assert "nothing has changed" in result.errors["text"]
+
+
+# --- the notices ---------------------------------------------------------------------------
+
+
+def test_each_notice_is_keyed_by_version_and_person_so_queueing_again_sends_nothing_more(app, db):
+    load_v1(app)
+    everyone = people(db)
+    publish(app, effective_on=today())
+    first = outbox_rows(db)
+    assert sorted(m.dedupe_key for m in first) == sorted(
+        f"policy-v2:user-{everyone[n].id}" for n in ("aroha", "ben", "chloe")
+    )
+    with app.app_context(), database.transaction() as session:
+        version = session.exec(select(PolicyVersion).where(PolicyVersion.number == 2)).one()
+        notices.queue_notices(session, version, since=1, today=today())
+    assert [m.id for m in outbox_rows(db)] == [m.id for m in first]
+
+
+def test_notices_are_on_the_policy_updates_list_and_name_the_version(app, db, outbox):
+    load_v1(app)
+    people(db)
+    publish(app, effective_on=today())
+    row = outbox_rows(db)[0]
+    assert (row.template, row.list_id, row.status) == ("policy_notice", "policy-updates", "queued")
+    message = outbox.last_to("aroha@example.com")
+    assert message["Subject"] == "Our privacy policy has changed"
+    text = body_text(message)
+    assert "Version 2 of our privacy policy took effect on" in text
+    assert "http://localhost/privacy/versions/2" in text
+
+
+def test_notices_go_out_in_batches(app, db):
+    load_v1(app)
+    people(db)
+    batches: list[tuple[int, int]] = []
+    with app.app_context(), database.transaction() as session:
+        version = PolicyVersion(number=2, text=V2, summary=SUMMARY, effective_on=today())
+        session.add(version)
+        session.flush()
+        notices.queue_notices(
+            session,
+            version,
+            since=1,
+            today=today(),
+            batch=2,
+            on_batch=lambda n, t: batches.append((n, t)),
+        )
+    assert batches == [(2, 3), (1, 3)]
+    assert len(outbox_rows(db)) == 3
+
+
+def fake_list_extras(user_id: int, list_id: str | None):
+    """What the preferences capability provides: per-person unsubscribe links and a footer."""
+    url = f"https://sentro.test/unsubscribe/{user_id}?a=1&b=2"
+    headers = {
+        "List-Unsubscribe": f"<{url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    footer = {
+        "reason": "You get this because you are on the list.",
+        "unsubscribe_url": url,
+        "list_name": "Privacy policy updates",
+        "preferences_url": f"https://sentro.test/preferences/{user_id}",
+    }
+    return headers, footer
+
+
+def test_bulk_notices_match_what_queue_email_would_write_for_each_person(app, db, monkeypatch):
+    monkeypatch.setattr(mail, "_list_extras", fake_list_extras)
+    load_v1(app)
+    everyone = people(db)
+    publish(app, effective_on=today())
+    rows = {m.user_id: m for m in outbox_rows(db)}
+    with app.app_context(), database.transaction() as session:
+        version = session.exec(select(PolicyVersion).where(PolicyVersion.number == 2)).one()
+        for name in ("aroha", "ben", "chloe"):
+            person = everyone[name]
+            single = mail.queue_email(
+                session,
+                template="policy_notice",
+                to=person.email,
+                user_id=person.id,
+                list_id="policy-updates",
+                context=notice_context(version),
+            )
+            bulk = rows[person.id]
+            assert (bulk.subject, bulk.text_body, bulk.html_body, bulk.headers) == (
+                single.subject,
+                single.text_body,
+                single.html_body,
+                single.headers,
+            )
+            assert f"/unsubscribe/{person.id}?a=1&amp;b=2" in bulk.html_body
+            assert f"/unsubscribe/{person.id}?a=1&b=2" in bulk.text_body
+        session.rollback()
+
+
+def notice_context(version: PolicyVersion) -> dict:
+    return {
+        "number": 2,
+        "effective_on": version.effective_on,
+        "upcoming": False,
+        "summary": version.summary,
+        "changes_url": "http://localhost/privacy/compare?from=1&to=2",
+        "version_url": "http://localhost/privacy/versions/2",
+        "since": 1,
+    }
+
+
+def test_a_template_that_transforms_the_footer_is_rendered_per_person(app, db, monkeypatch):
+    monkeypatch.setattr(mail, "_list_extras", fake_list_extras)
+    everyone = people(db)
+    app.jinja_loader = ChoiceLoader(
+        [
+            DictLoader(
+                {
+                    "email/shout/subject.txt": "Hello",
+                    "email/shout/body.txt": "{{ footer.unsubscribe_url | upper }}",
+                }
+            ),
+            app.jinja_loader,
+        ]
+    )
+    recipients = [mail.Recipient(everyone[n].id, everyone[n].email) for n in ("aroha", "ben")]
+    with app.app_context(), database.transaction() as session:
+        mail.queue_bulk(session, template="shout", recipients=recipients, list_id="policy-updates")
+    bodies = [m.text_body for m in outbox_rows(db)]
+    assert bodies == [f"HTTPS://SENTRO.TEST/UNSUBSCRIBE/{r.user_id}?A=1&B=2" for r in recipients]
+
+
+def test_without_a_list_extras_hook_notices_have_no_footer_and_no_list_headers(
+    app, db, monkeypatch
+):
+    monkeypatch.setattr(mail, "_list_extras", None)
+    load_v1(app)
+    people(db)
+    publish(app, effective_on=today())
+    rows = outbox_rows(db)
+    assert len(rows) == 3 and all(m.headers == {} for m in rows)
+    assert len({m.text_body for m in rows}) == 1
+    assert len({m.message_id for m in rows}) == 3
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+def run(app, *args: str):
+    return app.test_cli_runner().invoke(args=["policy", "publish", *args])
+
+
+def test_the_command_publishes_and_queues_a_notice_per_person(app, db, tmp_path):
+    load_v1(app)
+    people(db)
+    source = tmp_path / "v2.md"
+    source.write_text(V2, encoding="utf-8")
+    effective = (today() + timedelta(days=30)).isoformat()
+    result = run(app, str(source), "--effective", effective, "--summary", SUMMARY)
+    assert result.exit_code == 0, result.output
+    assert f"published version 2, effective {effective}; 3 notices queued" in result.output
+    assert len(outbox_rows(db)) == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "says"),
+    [
+        (b"\xff\xfe\x00bad", ["--summary", "s"], "not UTF-8 text"),
+        (b"ok\x00", ["--summary", "s"], "not a text file"),
+        (V2.encode(), ["--summary", ""], "the summary is required"),
+        (V2.encode(), ["--summary", "s", "--effective", "2020-01-01"], "Version 1 takes effect"),
+        (V2.encode(), ["--summary", "s", "--effective", "tomorrow"], "does not match the format"),
+        (V2.encode(), ["--effective", "2099-01-01"], "Missing option '--summary'"),
+    ],
+)
+def test_the_command_refuses_bad_input_clearly_and_changes_nothing(
+    app, db, tmp_path, content, args, says
+):
+    load_v1(app)
+    people(db)
+    source = tmp_path / "policy.md"
+    source.write_bytes(content)
+    if "--effective" not in args:
+        args = [*args, "--effective", (today() + timedelta(days=1)).isoformat()]
+    result = run(app, str(source), *args)
+    assert result.exit_code != 0
+    assert says in result.output
+    assert version_count(db) == 1 and outbox_rows(db) == []
+
+
+def test_the_command_refuses_a_missing_file_or_a_folder(app, db, tmp_path):
+    load_v1(app)
+    assert (
+        "does not exist"
+        in run(app, str(tmp_path / "nope.md"), "--effective", "2099-01-01", "--summary", "s").output
+    )
+    assert (
+        "is a directory"
+        in run(app, str(tmp_path), "--effective", "2099-01-01", "--summary", "s").output
+    )
+    assert version_count(db) == 1
+
+
+# --- the staff page ------------------------------------------------------------------------
+
+
+def form(**changes) -> dict:
+    return {
+        "text": V2,
+        "summary": SUMMARY,
+        "effective_on": (today() + timedelta(days=10)).isoformat(),
+        **changes,
+    }
+
+
+def test_only_staff_may_publish(app, client, person, db):
+    load_v1(app)
+    assert client.get("/staff/policy/").status_code == 403
+    assert client.post("/staff/policy/", data=form()).status_code == 403
+    assert version_count(db) == 1
+
+
+def test_staff_publish_from_the_page_as_the_command_does(app, client, staff, db):
+    load_v1(app)
+    people(db)
+    assert "Publish a new version" in client.get("/staff/policy/").get_data(as_text=True)
+    answer = client.post("/staff/policy/", data=form())
+    assert answer.status_code == 303 and answer.headers["Location"] == "/privacy/versions"
+    assert version_count(db) == 2
+    assert {m.to_addr for m in outbox_rows(db)} >= {"aroha@example.com", "ben@example.com"}
+    assert "Version 2 is published" in client.get("/privacy/versions").get_data(as_text=True)
+
+
+def test_staff_can_upload_the_markdown_file(app, client, staff, db):
+    from io import BytesIO
+
+    load_v1(app)
+    data = form(text="", file=(BytesIO(V2.encode()), "v2.md"))
+    answer = client.post("/staff/policy/", data=data, content_type="multipart/form-data")
+    assert answer.status_code == 303
+    assert db.exec(select(PolicyVersion).where(PolicyVersion.number == 2)).one().text == V2
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"summary": ""}, "summary"),
+        ({"effective_on": "2020-02-30"}, "effective_on"),
+        ({"effective_on": ""}, "effective_on"),
+        ({"text": ""}, "text"),
+    ],
+)
+def test_staff_see_what_to_fix_next_to_the_field(app, client, staff, db, changes, field):
+    load_v1(app)
+    answer = client.post("/staff/policy/", data=form(**changes))
+    assert answer.status_code == 422
+    html = answer.get_data(as_text=True)
+    assert f'aria-describedby="{field}-error"' in html
+    assert f'<p class="field-error" id="{field}-error">' in html
+    assert version_count(db) == 1
+
+
+def test_staff_upload_that_is_not_text_is_refused(app, client, staff, db):
+    from io import BytesIO
+
+    load_v1(app)
+    data = form(file=(BytesIO(b"\xff\xfe\xfa"), "v2.md"))
+    answer = client.post("/staff/policy/", data=data, content_type="multipart/form-data")
+    assert answer.status_code == 422
+    assert "not UTF-8 text" in answer.get_data(as_text=True)
+    assert version_count(db) == 1
+
+
+def test_staff_publishing_through_htmx_gets_the_form_back_with_the_result(app, client, staff, db):
+    load_v1(app)
+    answer = client.post(
+        "/staff/policy/", data=form(), headers={"HX-Request": "true", "HX-Target": "publish-form"}
+    )
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "<html" not in html
+    assert "Version 2 is published; 1 notice queued." in html

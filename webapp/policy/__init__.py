@@ -1,0 +1,1 @@
+"""The versioned privacy policy: current, history, differences, publishing, acknowledgement."""

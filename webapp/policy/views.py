@@ -1,0 +1,133 @@
+"""`/privacy`: the policy in effect, every version, comparisons; acknowledging a new version."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from .. import db
+from ..auth.views import safe_next
+from ..models import utcnow
+from ..pages import page_or_fragment, see_other, wants_fragment
+from ..security import client_ip
+from . import service
+
+bp = Blueprint("policy", __name__, url_prefix="/privacy")
+CACHE = "sentro.policy.timeline"
+
+
+@bp.record_once
+def _install(state) -> None:
+    state.app.extensions[CACHE] = service.TimelineCache()
+
+
+def today() -> date:
+    """The date the pages judge versions by (UTC)."""
+    return utcnow().date()
+
+
+def timeline() -> service.Timeline:
+    """This process's cached timeline of versions (at most one cheap query per TTL)."""
+    return current_app.extensions[CACHE].get(db.session())
+
+
+@bp.app_template_global("policy_banner")
+def policy_banner() -> service.Banner | None:
+    """The banner for the signed-in person, if a newer version is in effect than they saw."""
+    if not current_user.is_authenticated:
+        return None
+    return service.banner(current_user, timeline(), today())
+
+
+@bp.get("")
+def current():
+    """The version in effect, its number and date, and word of any upcoming version."""
+    on = today()
+    version = service.version_in_effect(db.session(), on)
+    if version is None:
+        abort(404)
+    upcoming = [v for v in timeline() if v.number > version.number]
+    return render_template(
+        "policy/current.html",
+        version=version,
+        title=service.title_and_body(version.text)[0],
+        body=service.rendered(version.text),
+        upcoming=upcoming[-1] if upcoming else None,
+    )
+
+
+@bp.get("/versions")
+def versions():
+    """Every version, newest first, with its summary, dates and status."""
+    on, dated = today(), timeline()
+    rows = [(v, service.status(v.number, dated, on)) for v in service.versions(db.session())]
+    return render_template("policy/versions.html", rows=rows)
+
+
+@bp.get("/versions/<int:number>")
+def version(number: int):
+    """One version in full."""
+    found = service.version(db.session(), number)
+    if found is None:
+        abort(404)
+    return render_template(
+        "policy/version.html",
+        version=found,
+        title=service.title_and_body(found.text)[0],
+        body=service.rendered(found.text),
+        status=service.status(number, timeline(), today()),
+    )
+
+
+@bp.get("/compare")
+def compare():
+    """Two versions, the words deleted and inserted marked; 422 when a choice is not a version."""
+    old, new, on = request.args.get("from"), request.args.get("to"), today()
+    result = service.compare(db.session(), old, new)
+    chosen = {
+        "from": str(result.old.number) if result.old else (old or "").strip(),
+        "to": str(result.new.number) if result.new else (new or "").strip(),
+    }
+    return page_or_fragment(
+        "policy/compare.html",
+        "policy/_comparison.html",
+        "comparison",
+        status=422 if result.errors else 200,
+        result=result,
+        chosen=chosen,
+        on=on,
+    )
+
+
+@bp.post("/acknowledge")
+@login_required
+def acknowledge():
+    """Record that the person has seen the version in effect; the banner goes away."""
+    session = db.session()
+    result = service.acknowledge(
+        session,
+        current_user,
+        request.form.get("version"),
+        ip=client_ip(),
+        now=utcnow(),
+        today=today(),
+    )
+    if result.errors:
+        return page_or_fragment(
+            "policy/acknowledge.html",
+            "policy/_banner.html",
+            "policy-banner",
+            status=422,
+            policy_banner_state=policy_banner(),
+            policy_banner_errors=result.errors,
+        )
+    session.commit()
+    if wants_fragment("policy-banner"):
+        return render_template("policy/_banner.html", policy_banner_state=None, thanked=result)
+    flash(
+        f"Thank you: we noted that you have seen version {result.number} of the privacy policy.",
+        "success",
+    )
+    return see_other(safe_next(request.form.get("next")) or url_for("account.home"))
