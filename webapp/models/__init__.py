@@ -20,6 +20,8 @@ from .datamap import (
     personal,
     personal_columns,
 )
+from .disclosures import Disclosure
+from .inquiries import CorrectionStatement, Inquiry, InquiryMessage
 from .mail import OutboxMessage
 from .preferences import Subscription, SubscriptionChange
 from .time import utcnow
@@ -46,7 +48,11 @@ __all__ = [
     "ERASE",
     "RETAIN",
     "AuditEvent",
+    "CorrectionStatement",
     "DataCategory",
+    "Disclosure",
+    "Inquiry",
+    "InquiryMessage",
     "OnClosure",
     "OutboxMessage",
     "Personal",
