@@ -57,11 +57,16 @@ def _blueprints(app: Flask) -> None:
     from .account.views import bp as account
     from .auth import oidc
     from .auth.views import bp as auth
+    from .disclosures.staff import bp as disclosures_staff
+    from .disclosures.views import bp as disclosures
+    from .inquiries.staff import bp as inquiries_staff
+    from .inquiries.views import bp as inquiries
     from .public.views import bp as public
     from .staff.views import bp as staff
 
     oidc.init_app(app)
-    for blueprint in (public, auth, account, staff):
+    privacy_requests = (disclosures, disclosures_staff, inquiries, inquiries_staff)
+    for blueprint in (public, auth, account, staff, *privacy_requests):
         app.register_blueprint(blueprint)
     if app.config["SENTRO_ENV"] == "development":
         from .mail.devmail import bp as devmail

@@ -20,6 +20,28 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section("Account", "account.home", "Your Sentro account at a glance."),
     Section("Staff", "staff.home", "Queues and registers for Sentro staff.", staff_only=True),
+    Section(
+        "Who received your information",
+        "disclosures.mine",
+        "Whether your information has been provided to anyone, and the companies that help us.",
+    ),
+    Section(
+        "Privacy questions",
+        "inquiries.mine",
+        "Ask a privacy question or make a request to see or correct your information.",
+    ),
+    Section(
+        "Disclosure register",
+        "disclosures_staff.register",
+        "Record each release of a person's information.",
+        staff_only=True,
+    ),
+    Section(
+        "Privacy requests",
+        "inquiries_staff.queue",
+        "Answer privacy questions and requests by their due date.",
+        staff_only=True,
+    ),
 )
 
 
