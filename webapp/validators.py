@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from wtforms import Field, Form
+from wtforms import DateField, Field, Form
 from wtforms.validators import ValidationError
 
 _LINE_BREAKS = {"\n", "\r", "\t"}
@@ -37,3 +37,13 @@ class PlainText:
 def strip(value: object) -> object:
     """A filter: surrounding whitespace is not part of what a person meant."""
     return value.strip() if isinstance(value, str) else value
+
+
+class DateInput(DateField):
+    """A date field (yyyy-mm-dd, what `<input type=date>` sends) with a message people follow."""
+
+    def process_formdata(self, valuelist: list) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Enter a real date, like 2026-03-05.") from None

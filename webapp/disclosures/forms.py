@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from wtforms import DateField, Form, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import Form, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from ..validators import PlainText, strip
+from ..validators import DateInput, PlainText, strip
 from .service import category_choices
 
 
@@ -26,15 +26,15 @@ class DisclosureForm(Form):
         "Person (email or account number)", "Enter the person's email or account number.", 320
     )
     recipient = _text("Recipient", "Say who received the information.", 200)
-    disclosed_on = DateField(
-        "Date provided", [DataRequired("Enter the date the information was provided.")]
+    disclosed_on = DateInput(
+        "Date provided", [InputRequired("Enter the date the information was provided.")]
     )
     categories = SelectMultipleField("Information provided", choices=[], validate_choice=True)
     other_categories = _text("Other information provided", None, 300)
     purpose = _text("Purpose", "Say why the information was provided.", 2000, multiline=True)
     legal_basis = _text("Legal basis", "Give the legal basis for the release.", 300)
     reference = _text("Reference", None, 120)
-    withheld_until = DateField("Do not show the person until", [Optional()])
+    withheld_until = DateInput("Do not show the person until", [Optional()])
     withheld_reason = _text("Why it is not shown yet", None, 500)
 
     def __init__(self, *args, **kwargs) -> None:

@@ -40,7 +40,7 @@ def _page(form: DisclosureForm, *, status: int = 200, target: str = "record", no
         form=form,
         rows=rows[: service.PAGE_SIZE],
         more=len(rows) > service.PAGE_SIZE,
-        page=page,
+        page_number=page,
         query=query,
         person=person,
         lookup_error=lookup_error,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from wtforms import DateField, Form, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import Form, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
 
-from ..validators import PlainText, strip
+from ..validators import DateInput, PlainText, strip
 from .service import KINDS, correctable_fields
 
 MESSAGE_LIMIT = 5000
@@ -52,7 +52,7 @@ class StatementForm(Form):
 class ExtendForm(Form):
     """A later due date and the reason the person is told."""
 
-    new_due = DateField("New due date", [DataRequired("Choose the new due date.")])
+    new_due = DateInput("New due date", [InputRequired("Choose the new due date.")])
     reason = _text("Why more time is needed", "Give the reason: the person is told it.", 1000)
 
 
