@@ -224,13 +224,18 @@ def thread_for_person(
     return rows[0][0], [message for _, message in rows if message is not None]
 
 
-def statements_for(db: Session, user_id: int) -> dict[str, list[CorrectionStatement]]:
-    """The person's statements of correction by field name, oldest first (one query)."""
-    query = (
-        select(CorrectionStatement)
-        .where(CorrectionStatement.user_id == user_id)
-        .order_by(col(CorrectionStatement.at), col(CorrectionStatement.id))
-    )
+def statements_for(
+    db: Session, user_id: int, *, inquiry_id: int | None = None
+) -> dict[str, list[CorrectionStatement]]:
+    """The person's statements of correction by field name, oldest first (one query).
+
+    The profile page shows `statements_for(db, user.id).get("email", [])` beside the email,
+    with `templates/inquiries/_statements.html`.
+    """
+    query = select(CorrectionStatement).where(CorrectionStatement.user_id == user_id)
+    if inquiry_id is not None:
+        query = query.where(CorrectionStatement.inquiry_id == inquiry_id)
+    query = query.order_by(col(CorrectionStatement.at), col(CorrectionStatement.id))
     found: dict[str, list[CorrectionStatement]] = defaultdict(list)
     for statement in db.exec(query).all():
         found[statement.field].append(statement)

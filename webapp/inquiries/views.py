@@ -86,7 +86,7 @@ def _thread(
 ):
     session = db.session()
     inquiry, messages = service.thread_for_person(session, current_user.id, inquiry_id)
-    statements = service.statements_for(session, current_user.id)
+    statements = service.statements_for(session, current_user.id, inquiry_id=inquiry.id)
     return page_or_fragment(
         "inquiries/thread.html",
         "inquiries/_thread.html",
@@ -97,9 +97,7 @@ def _thread(
         reply=reply or ReplyForm(),
         statement_form=statement or StatementForm(),
         can_attach=service.can_attach_statement(inquiry),
-        statements=[
-            s for group in statements.values() for s in group if s.inquiry_id == inquiry.id
-        ],
+        statements=statements,
         kinds=service.KINDS,
         statuses=service.STATUSES,
         notice=notice,
