@@ -35,7 +35,7 @@ def queue():
         "inquiries/_queue.html",
         "queue",
         rows=casework.queue(db.session(), status=status),
-        status=status,
+        status_filter=status,
         filters=FILTERS,
         kinds=service.KINDS,
         statuses=service.STATUSES,
