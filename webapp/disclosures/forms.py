@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import Form, SelectMultipleField, StringField, TextAreaField
+from wtforms import Form, SelectChoice, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..validators import DateInput, PlainText, strip
@@ -39,4 +39,4 @@ class DisclosureForm(Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.categories.choices = [(c, c) for c in category_choices()]
+        self.categories.choices = [SelectChoice(c, c) for c in category_choices()]

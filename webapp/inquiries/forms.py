@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import Form, SelectField, StringField, TextAreaField
+from wtforms import Form, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from ..validators import DateInput, PlainText, strip
@@ -25,7 +25,7 @@ class NewInquiryForm(Form):
 
     kind = SelectField(
         "What would you like to do?",
-        choices=list(KINDS.items()),
+        choices=[SelectChoice(value, label) for value, label in KINDS.items()],
         validators=[DataRequired("Choose what kind of request this is.")],
     )
     subject = _text("Subject", "Give your request a short subject.", 200, multiline=False)
@@ -46,7 +46,7 @@ class StatementForm(Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.field.choices = list(correctable_fields().items())
+        self.field.choices = [SelectChoice(v, label) for v, label in correctable_fields().items()]
 
 
 class ExtendForm(Form):
