@@ -64,10 +64,10 @@ def test_the_queue_lists_waiting_requests_soonest_due_first(client, staff, ana, 
     file_request(ana, subject="Received ten days ago", days_ago=10)
     extended = file_request(ana, subject="Extended far", days_ago=20)
     extended.status, extended.extended_to = "extended", later.due_on + timedelta(days=30)
-    answered = file_request(ana, subject="Already answered", days_ago=30)
-    answered.status = "answered"
-    db.add_all([extended, answered])
+    db.add(extended)
     db.commit()
+    answered = file_request(ana, subject="Already answered", days_ago=30)
+    client.post(f"/staff/privacy-requests/{answered.id}/answer", data={"body": "Done."})
 
     html = client.get("/staff/privacy-requests").get_data(as_text=True)
     assert (
@@ -79,6 +79,31 @@ def test_the_queue_lists_waiting_requests_soonest_due_first(client, staff, ana, 
     assert "ana@example.com" in html
     answered_only = client.get("/staff/privacy-requests?status=answered").get_data(as_text=True)
     assert "Already answered" in answered_only and "Received today" not in answered_only
+
+
+def test_a_reply_to_a_refusal_comes_back_to_the_queue(client, login_as, db, file_request):
+    ana = login_as("ana", email="ana@example.com")
+    inquiry = file_request(ana, subject="Refused then answered back")
+    inquiry.status, inquiry.refusal_reason = "refused", "No."
+    db.add(inquiry)
+    db.commit()
+    reply = client.post(f"/account/privacy-requests/{inquiry.id}/reply", data={"body": "Why?"})
+    assert reply.status_code == 303
+    client.post("/logout")
+    login_as("sam", email="sam@sentro.co", groups=["sentro-staff"])
+    html = client.get("/staff/privacy-requests").get_data(as_text=True)
+    assert "Refused then answered back" in html and "New message from the person" in html
+
+
+def test_a_refused_request_without_a_reply_leaves_the_queue(client, staff, ana, db, file_request):
+    inquiry = file_request(ana, subject="Refused and quiet")
+    assert (
+        client.post(
+            f"/staff/privacy-requests/{inquiry.id}/refuse", data={"reason": "No."}
+        ).status_code
+        == 303
+    )
+    assert "Refused and quiet" not in client.get("/staff/privacy-requests").get_data(as_text=True)
 
 
 def test_an_overdue_request_is_flagged(client, staff, ana, file_request):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, func, select
 
 from .. import audit
@@ -36,15 +37,34 @@ class Case:
     messages: list[InquiryMessage]
 
 
-def queue(db: Session, *, status: str = "pending") -> list[tuple[Inquiry, User]]:
-    """Requests for staff, soonest due first; `pending`, `all` or one status."""
+def _last_author():
+    return (
+        select(InquiryMessage.author)
+        .where(InquiryMessage.inquiry_id == Inquiry.id)
+        .order_by(col(InquiryMessage.id).desc())
+        .limit(1)
+        .correlate(Inquiry)
+        .scalar_subquery()
+    )
+
+
+def queue(db: Session, *, status: str = "pending") -> list[tuple[Inquiry, User, bool]]:
+    """Requests for staff, soonest due first, each with whether the person wrote last.
+
+    `pending` is every request still owed an answer, and any request (but a closed one) where
+    the person wrote after our last message — a reply to a refusal must not go unseen.
+    """
     due = func.coalesce(Inquiry.extended_to, Inquiry.due_on)
-    query = select(Inquiry, User).join(User, col(User.id) == Inquiry.user_id)
+    person_last = _last_author() == "person"
+    query = select(Inquiry, User, person_last).join(User, col(User.id) == Inquiry.user_id)
     if status == "pending":
-        query = query.where(col(Inquiry.status).in_(PENDING))
+        query = query.where(
+            or_(col(Inquiry.status).in_(PENDING), and_(Inquiry.status != "closed", person_last))
+        )
     elif status in STATUSES:
         query = query.where(Inquiry.status == status)
-    return list(db.exec(query.order_by(due, col(Inquiry.id)).limit(500)).all())
+    rows = db.exec(query.order_by(due, col(Inquiry.id)).limit(500)).all()
+    return [(inquiry, person, bool(last)) for inquiry, person, last in rows]
 
 
 def case(db: Session, inquiry_id: int) -> Case:
