@@ -339,3 +339,39 @@ def test_no_register_input_makes_a_server_error(client, staff, ana, db, values, 
     else:
         db.exec(Disclosure.__table__.delete())
         db.commit()
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(person=typed, page=typed | st.integers(-5, 10**7).map(str))
+def test_no_register_search_makes_a_server_error(client, staff, ana, person, page):
+    response = client.get("/staff/disclosures", query_string={"person": person, "page": page})
+    assert response.status_code == 200
+
+
+def test_the_register_for_one_person_costs_at_most_three_queries(
+    client, staff, ana, db, count_queries
+):
+    add_release(db, ana)
+    with count_queries() as statements:
+        response = client.get("/staff/disclosures", query_string={"person": str(ana.id)})
+    assert response.status_code == 200
+    assert len(statements) <= 3, statements
+
+
+@pytest.mark.parametrize(
+    ("search", "message"),
+    [
+        ("²", "No account has that email or number."),
+        ("9" * 20, "No account has that email or number."),
+        ("%@example.com", "No account has that email or number."),
+        ("ana\x00@example.com", "Remove the invisible or control characters"),
+    ],
+)
+def test_an_odd_register_search_finds_no_one_and_says_so(client, staff, ana, search, message):
+    response = client.get("/staff/disclosures", query_string={"person": search})
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)

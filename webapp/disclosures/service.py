@@ -79,7 +79,7 @@ class AmbiguousPerson(LookupError):
 def find_person(db: Session, text: str) -> User | None:
     """The account with this number (digits) or this email; AmbiguousPerson if several share it."""
     text = text.strip()
-    if text.isdigit() and len(text) < 12:
+    if text.isascii() and text.isdigit() and len(text) < 12:
         return db.get(User, int(text))
     matches = db.exec(select(User).where(func.lower(User.email) == text.lower()).limit(2)).all()
     if len(matches) > 1:
