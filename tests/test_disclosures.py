@@ -375,3 +375,12 @@ def test_an_odd_register_search_finds_no_one_and_says_so(client, staff, ana, sea
     response = client.get("/staff/disclosures", query_string={"person": search})
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
+
+
+def test_every_element_id_on_the_register_is_unique(client, staff, ana, db):
+    import re
+
+    add_release(db, ana)
+    for path in ("/staff/disclosures", "/account/disclosures"):
+        ids = re.findall(r'\bid="([^"]+)"', client.get(path).get_data(as_text=True))
+        assert len(ids) == len(set(ids)), (path, sorted(i for i in ids if ids.count(i) > 1))

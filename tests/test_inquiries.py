@@ -364,3 +364,15 @@ def test_the_pages_need_sign_in(client):
         response = client.get(path)
         assert response.status_code == 302
         assert "/login" in response.headers["Location"]
+
+
+def test_every_element_id_on_the_persons_pages_is_unique(
+    client, person, file_request, act_as_staff
+):
+    import re
+
+    inquiry = file_request(person, kind="correction")
+    act_as_staff("refuse", inquiry, reason="Accurate.")
+    for path in ("/account/privacy-requests", f"/account/privacy-requests/{inquiry.id}"):
+        ids = re.findall(r'\bid="([^"]+)"', client.get(path).get_data(as_text=True))
+        assert len(ids) == len(set(ids)), (path, sorted(i for i in ids if ids.count(i) > 1))

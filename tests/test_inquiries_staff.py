@@ -99,7 +99,7 @@ def test_a_refused_request_without_a_reply_leaves_the_queue(client, staff, ana, 
     inquiry = file_request(ana, subject="Refused and quiet")
     assert (
         client.post(
-            f"/staff/privacy-requests/{inquiry.id}/refuse", data={"reason": "No."}
+            f"/staff/privacy-requests/{inquiry.id}/refuse", data={"refusal_reason": "No."}
         ).status_code
         == 303
     )
@@ -166,7 +166,8 @@ def test_an_extension_needs_a_reason_and_changes_nothing_without_one(
     before = snapshot(db, inquiry)
     new_due = (inquiry.due_on + timedelta(days=14)).isoformat()
     response = client.post(
-        f"/staff/privacy-requests/{inquiry.id}/extend", data={"new_due": new_due, "reason": " "}
+        f"/staff/privacy-requests/{inquiry.id}/extend",
+        data={"new_due": new_due, "extension_reason": " "},
     )
     assert response.status_code == 422
     assert "Give the reason: the person is told it." in response.get_data(as_text=True)
@@ -181,7 +182,10 @@ def test_an_extension_with_a_reason_tells_the_person_the_date_and_why(
     new_due = inquiry.due_on + timedelta(days=14)
     response = client.post(
         f"/staff/privacy-requests/{inquiry.id}/extend",
-        data={"new_due": new_due.isoformat(), "reason": "We must consult the card vault."},
+        data={
+            "new_due": new_due.isoformat(),
+            "extension_reason": "We must consult the card vault.",
+        },
     )
     assert response.status_code == 303
     db.refresh(inquiry)
@@ -212,7 +216,8 @@ def test_an_extension_must_move_the_date_later_and_come_in_time(
     before = snapshot(db, inquiry)
     new_due = (inquiry.due_on + timedelta(days=shift)).isoformat()
     response = client.post(
-        f"/staff/privacy-requests/{inquiry.id}/extend", data={"new_due": new_due, "reason": "Busy"}
+        f"/staff/privacy-requests/{inquiry.id}/extend",
+        data={"new_due": new_due, "extension_reason": "Busy"},
     )
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
@@ -225,7 +230,9 @@ def test_an_extension_must_move_the_date_later_and_come_in_time(
 def test_a_refusal_needs_a_reason(client, staff, ana, db, file_request):
     inquiry = file_request(ana)
     before = snapshot(db, inquiry)
-    response = client.post(f"/staff/privacy-requests/{inquiry.id}/refuse", data={"reason": ""})
+    response = client.post(
+        f"/staff/privacy-requests/{inquiry.id}/refuse", data={"refusal_reason": ""}
+    )
     assert response.status_code == 422
     assert "Give the reason for the refusal." in response.get_data(as_text=True)
     assert snapshot(db, inquiry) == before
@@ -237,7 +244,7 @@ def test_a_refusal_tells_the_person_why_and_how_to_complain(
     inquiry = file_request(ana, kind="correction")
     response = client.post(
         f"/staff/privacy-requests/{inquiry.id}/refuse",
-        data={"reason": "The record is accurate."},
+        data={"refusal_reason": "The record is accurate."},
     )
     assert response.status_code == 303
     db.refresh(inquiry)
@@ -297,7 +304,8 @@ def test_people_who_are_not_staff_get_403_on_every_staff_route_and_change_nothin
     assert len(routes) == 6
     form = {
         "body": "x",
-        "reason": "x",
+        "extension_reason": "x",
+        "refusal_reason": "x",
         "new_due": (inquiry.due_on + timedelta(days=5)).isoformat(),
     }
     for method, rule in routes:
@@ -334,7 +342,12 @@ def test_no_staff_input_makes_a_server_error(
     client, staff, ana, file_request, action, body, reason, new_due
 ):
     inquiry = file_request(ana)
-    data = {"body": body, "reason": reason, "new_due": new_due}
+    data = {
+        "body": body,
+        "extension_reason": reason,
+        "refusal_reason": reason,
+        "new_due": new_due,
+    }
     response = client.post(f"/staff/privacy-requests/{inquiry.id}/{action}", data=data)
     assert response.status_code in (303, 422)
 
@@ -347,3 +360,12 @@ def test_due_dates_are_stored_as_dates_whatever_the_time_of_receipt(app, db, ana
         )
     db.expire_all()
     assert db.get(Inquiry, result.inquiry.id).due_on.isoformat() == "2026-03-30"
+
+
+def test_every_field_on_the_case_page_has_an_id_of_its_own(client, staff, ana, file_request):
+    import re
+
+    inquiry = file_request(ana)
+    html = client.get(f"/staff/privacy-requests/{inquiry.id}").get_data(as_text=True)
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)

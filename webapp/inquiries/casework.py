@@ -136,7 +136,7 @@ def extend(
     on = on or utcnow().date()
     errors: dict[str, str] = {}
     if not reason.strip():
-        errors["reason"] = "Give the reason: the person is told it."
+        errors["extension_reason"] = "Give the reason: the person is told it."
     if inquiry.status not in PENDING:
         errors["new_due"] = "Only a request still waiting for an answer can be extended."
     elif on > inquiry.due:
@@ -172,9 +172,9 @@ def refuse(
     """Refuse the request with a reason; the person is told it and how to complain."""
     inquiry, person = _staff_act(db, inquiry_id)
     if not reason.strip():
-        return Result({"reason": "Give the reason for the refusal: the person is told it."})
+        return Result({"refusal_reason": "Give the reason for the refusal: the person is told it."})
     if inquiry.status in ("refused", "closed"):
-        return Result({"reason": f"This request is already {inquiry.status}."})
+        return Result({"refusal_reason": f"This request is already {inquiry.status}."})
     inquiry.status, inquiry.refusal_reason, inquiry.updated_at = "refused", reason, utcnow()
     db.add(inquiry)
     add_message(

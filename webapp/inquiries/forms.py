@@ -53,10 +53,12 @@ class ExtendForm(Form):
     """A later due date and the reason the person is told."""
 
     new_due = DateInput("New due date", [InputRequired("Choose the new due date.")])
-    reason = _text("Why more time is needed", "Give the reason: the person is told it.", 1000)
+    extension_reason = _text(
+        "Why more time is needed", "Give the reason: the person is told it.", 1000
+    )
 
 
 class RefuseForm(Form):
     """The reason for a refusal; the route to the Privacy Commissioner is always added."""
 
-    reason = _text("Why the request is refused", "Give the reason for the refusal.", 2000)
+    refusal_reason = _text("Why the request is refused", "Give the reason for the refusal.", 2000)

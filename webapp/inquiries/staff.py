@@ -112,7 +112,7 @@ def extend(inquiry_id: int):
         current_user,
         inquiry_id,
         new_due=form.new_due.data,
-        reason=form.reason.data,
+        reason=form.extension_reason.data,
         ip=client_ip(),
     )
     if not result.ok:
@@ -128,7 +128,7 @@ def refuse(inquiry_id: int):
     if not form.validate():
         return _case(inquiry_id, status=422, refuse=form)
     result = casework.refuse(
-        db.session(), current_user, inquiry_id, reason=form.reason.data, ip=client_ip()
+        db.session(), current_user, inquiry_id, reason=form.refusal_reason.data, ip=client_ip()
     )
     if not result.ok:
         return _refused(inquiry_id, "refuse", form, result.errors)
