@@ -63,6 +63,7 @@ class Result:
 
     @property
     def ok(self) -> bool:
+        """True when the action was done (no field was wrong)."""
         return not self.errors
 
 
