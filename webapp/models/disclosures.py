@@ -20,8 +20,9 @@ KEPT = Retention(
 )
 
 
-def shown_to_person(table: Table, today: date) -> ColumnElement[bool]:
-    """Rows the person may see today: a withheld release stays hidden until its date."""
+def shown_to_person(table: Table, now: date | datetime) -> ColumnElement[bool]:
+    """Rows the person may see now: a withheld release stays hidden until its date (UTC)."""
+    today = now.date() if isinstance(now, datetime) else now
     return or_(table.c.withheld_until.is_(None), table.c.withheld_until <= today)
 
 
@@ -37,9 +38,9 @@ class Disclosure(SQLModel, table=True):
                 "someone outside Sentro, and to account for each release.",
                 retention="Kept while the account is open and for 7 years after it is closed.",
                 delete_rows_on_closure=False,
-                # Export and every page the person sees must apply this filter: a release
-                # withheld (for example during an investigation) is shown after its date.
-                extra={"shown_to_person": shown_to_person},
+                # The export (and every page the person sees) applies this filter: a release
+                # withheld, for example during an investigation, is shown after its date.
+                extra={"export_where": shown_to_person},
             )
         }
     }
