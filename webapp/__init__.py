@@ -68,6 +68,10 @@ BLUEPRINTS = (
     "mydata.views",
     "closure.views",
     "closure.staff",
+    "disclosures.views",
+    "disclosures.staff",
+    "inquiries.views",
+    "inquiries.staff",
 )
 
 

@@ -22,6 +22,8 @@ from .datamap import (
     personal,
     personal_columns,
 )
+from .disclosures import Disclosure
+from .inquiries import CorrectionStatement, Inquiry, InquiryMessage
 from .mail import OutboxMessage
 from .policy import PolicyAcknowledgement, PolicyVersion
 from .preferences import Campaign, Subscription, SubscriptionChange
@@ -53,7 +55,11 @@ __all__ = [
     "Campaign",
     "ClosureRequest",
     "ConsentChoice",
+    "CorrectionStatement",
     "DataCategory",
+    "Disclosure",
+    "Inquiry",
+    "InquiryMessage",
     "OnClosure",
     "OutboxMessage",
     "PaymentCard",

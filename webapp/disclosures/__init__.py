@@ -1,0 +1,1 @@
+"""Who received your information: the disclosure register and the standing third parties."""

@@ -1,0 +1,184 @@
+"""The rules of the disclosure register: recording a release, and what the person may see."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+from sqlmodel import Session, col, func, select
+
+from .. import audit
+from ..models import Disclosure, User, privacy_of, user_linked_tables, utcnow
+from ..models.disclosures import shown_to_person
+
+THIRD_PARTIES_FILE = Path(__file__).with_name("data") / "third_parties.toml"
+PAGE_SIZE = 50
+
+#: Suggestions for the legal basis field, in the words of the privacy policy.
+LEGAL_BASES = (
+    "Legal compliance: a production order or other legal requirement",
+    "Law enforcement: to a government agency with statutory law enforcement responsibilities",
+    "Court proceedings",
+    "To enforce or apply our terms and conditions",
+    "To protect the rights, property or safety of Sentro, our users or others",
+    "With the person's authorisation",
+)
+
+
+@dataclass(frozen=True)
+class ThirdParty:
+    """A party the policy names that receives information about everyone who uses Sentro."""
+
+    name: str
+    role: str
+    receives: tuple[str, ...]
+    why: str
+    policy: str
+    more: str = ""
+
+
+@dataclass
+class Result:
+    """What a staff action did: the row, or the message for each field that was wrong."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+    disclosure: Disclosure | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the action was done (no field was wrong)."""
+        return not self.errors
+
+
+def today() -> date:
+    """Today's date in UTC: the day a withheld release becomes visible."""
+    return utcnow().date()
+
+
+@cache
+def third_parties() -> tuple[ThirdParty, ...]:
+    """The standing third parties, read once from the data file."""
+    with THIRD_PARTIES_FILE.open("rb") as f:
+        parties = tomllib.load(f)["party"]
+    return tuple(ThirdParty(**{**p, "receives": tuple(p["receives"])}) for p in parties)
+
+
+@cache
+def category_choices() -> tuple[str, ...]:
+    """The categories of information Sentro holds, as the data map names them."""
+    names = (privacy_of(t).name for t in user_linked_tables() if privacy_of(t) is not None)
+    return tuple(dict.fromkeys(names))
+
+
+class AmbiguousPerson(LookupError):
+    """More than one account has that email."""
+
+
+def find_person(db: Session, text: str) -> User | None:
+    """The account with this number (digits) or this email; AmbiguousPerson if several share it."""
+    text = text.strip()
+    if text.isascii() and text.isdigit() and len(text) < 12:
+        return db.get(User, int(text))
+    matches = db.exec(select(User).where(func.lower(User.email) == text.lower()).limit(2)).all()
+    if len(matches) > 1:
+        raise AmbiguousPerson(text)
+    return matches[0] if matches else None
+
+
+def record_disclosure(
+    db: Session,
+    *,
+    staff: User,
+    person: str,
+    recipient: str,
+    disclosed_on: date,
+    categories: list[str],
+    purpose: str,
+    legal_basis: str,
+    reference: str = "",
+    withheld_until: date | None = None,
+    withheld_reason: str = "",
+    ip: str | None = None,
+    on: date | None = None,
+) -> Result:
+    """Record one release of a person's information and audit it; nothing is stored on error."""
+    on = on or today()
+    errors: dict[str, str] = {}
+    try:
+        subject = find_person(db, person)
+    except AmbiguousPerson:
+        subject = None
+        errors["person"] = "More than one account has that email: use the account number."
+    else:
+        if subject is None:
+            errors["person"] = "No account has that email or number."
+    if disclosed_on > on:
+        errors["disclosed_on"] = "Record a release once it has happened: the date is in the future."
+    if not categories:
+        errors["categories"] = "Choose or describe at least one kind of information."
+    if withheld_until is not None and withheld_until <= on:
+        errors["withheld_until"] = "Choose a date after today, or leave it empty to show it now."
+    if withheld_until is not None and not withheld_reason:
+        errors["withheld_reason"] = (
+            "Say why the person is not told yet (for example, an investigation)."
+        )
+    if withheld_reason and withheld_until is None:
+        errors["withheld_until"] = (
+            "Give the date until which it is not shown, or remove the reason."
+        )
+    if errors:
+        return Result(errors)
+    assert subject is not None and subject.id is not None
+    disclosure = Disclosure(
+        user_id=subject.id,
+        recipient=recipient,
+        disclosed_on=disclosed_on,
+        categories=list(dict.fromkeys(categories)),
+        purpose=purpose,
+        legal_basis=legal_basis,
+        reference=reference,
+        withheld_until=withheld_until,
+        withheld_reason=withheld_reason,
+        recorded_by=staff.id,
+    )
+    db.add(disclosure)
+    db.flush()
+    # A withheld release must not show in the person's own audit (their export would tip them
+    # off); it is audited on the staff member's record instead, naming the row.
+    audit.record(
+        db,
+        user_id=subject.id if withheld_until is None else staff.id,
+        action="disclosure.recorded" if withheld_until is None else "disclosure.recorded-withheld",
+        actor="staff",
+        actor_id=staff.id,
+        field=f"disclosure:{disclosure.id}",
+        new=recipient,
+        ip=ip,
+    )
+    db.commit()
+    return Result(disclosure=disclosure)
+
+
+def disclosures_for_person(db: Session, user_id: int, on: date | None = None) -> list[Disclosure]:
+    """Every release about the person that they may see today, newest first (one query)."""
+    table = Disclosure.__table__
+    query = (
+        select(Disclosure)
+        .where(Disclosure.user_id == user_id, shown_to_person(table, on or today()))
+        .order_by(col(Disclosure.disclosed_on).desc(), col(Disclosure.id).desc())
+    )
+    return list(db.exec(query).all())
+
+
+def register(
+    db: Session, *, user_id: int | None = None, page: int = 1
+) -> list[tuple[Disclosure, User]]:
+    """The register for staff, newest first, with the person each release is about."""
+    query = select(Disclosure, User).join(User, col(User.id) == Disclosure.user_id)
+    if user_id is not None:
+        query = query.where(Disclosure.user_id == user_id)
+    query = query.order_by(col(Disclosure.recorded_at).desc(), col(Disclosure.id).desc())
+    return list(db.exec(query.offset((max(page, 1) - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all())

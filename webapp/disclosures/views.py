@@ -1,0 +1,23 @@
+"""`/account/disclosures`: has my information been provided, and to whom."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+
+from .. import db
+from . import service
+
+bp = Blueprint("disclosures", __name__)
+
+
+@bp.get("/account/disclosures")
+@login_required
+def mine():
+    """Every release about the person they may see, and the standing third parties."""
+    disclosures = service.disclosures_for_person(db.session(), current_user.id)
+    return render_template(
+        "disclosures/mine.html",
+        disclosures=disclosures,
+        third_parties=service.third_parties(),
+    )
