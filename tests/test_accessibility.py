@@ -19,7 +19,14 @@ pytestmark = pytest.mark.browser
 
 PAGES = [r.rule for r in routes.get_pages()]
 CUSTOMER = ("ana", {"email": "ana@example.com", "name": "Ana Customer"})
+
+
 STAFF = ("sam", {"email": "sam@sentro.co", "name": "Sam Staff", "groups": ["sentro-staff"]})
+
+
+@pytest.fixture(autouse=True)
+def _empty_tables_afterwards(app):
+    """The live site shares the test database; `app`'s teardown empties it for the next test."""
 
 
 def _visit_all(page, live_url: str, who: str) -> tuple[list[str], list[str]]:

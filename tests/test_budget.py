@@ -1,0 +1,36 @@
+"""The performance budget, where it can be counted: SQL statements per signed-in page.
+
+Throughput is measured by `make bench` (never by timed tests); the statement count is
+deterministic, so it is asserted here for every page in the url_map.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import routes
+
+PAGES = [r.rule for r in routes.get_pages()]
+MAX_STATEMENTS = 3
+
+
+@pytest.mark.parametrize("who", ["person", "staff"])
+def test_every_signed_in_page_runs_at_most_three_statements(who, request, client, count_queries):
+    request.getfixturevalue(who)
+    over = {}
+    for path in PAGES:
+        client.get(path)  # warm: first use may load metadata or caches
+        with count_queries() as statements:
+            response = client.get(path)
+        assert response.status_code < 500, path
+        if len(statements) > MAX_STATEMENTS:
+            over[path] = statements
+    assert not over, "\n".join(
+        f"{p}: {len(s)} statements\n  " + "\n  ".join(s) for p, s in over.items()
+    )
+
+
+def test_the_count_sees_the_user_load(client, person, count_queries):
+    with count_queries() as statements:
+        client.get("/account")
+    assert 1 <= len(statements) <= MAX_STATEMENTS
