@@ -19,8 +19,6 @@ pytestmark = pytest.mark.browser
 
 PAGES = [r.rule for r in routes.get_pages()]
 CUSTOMER = ("ana", {"email": "ana@example.com", "name": "Ana Customer"})
-
-
 STAFF = ("sam", {"email": "sam@sentro.co", "name": "Sam Staff", "groups": ["sentro-staff"]})
 
 
