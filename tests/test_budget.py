@@ -34,3 +34,20 @@ def test_the_count_sees_the_user_load(client, person, count_queries):
     with count_queries() as statements:
         client.get("/account")
     assert 1 <= len(statements) <= MAX_STATEMENTS
+
+
+def test_a_page_signs_its_csrf_token_once(client, person, monkeypatch):
+    """base.html asks for the token twice (htmx header, sign-out form): it is signed once."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    signed = []
+    original = URLSafeTimedSerializer.dumps
+
+    def counting(self, obj, salt=None):
+        signed.append(bytes(self.salt))
+        return original(self, obj, salt)
+
+    monkeypatch.setattr(URLSafeTimedSerializer, "dumps", counting)
+    html = client.get("/account").get_data(as_text=True)
+    assert html.count('name="csrf_token"') == 1 and "X-CSRFToken" in html
+    assert signed.count(b"wtf-csrf-token") == 1

@@ -83,6 +83,9 @@ def _login(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None  # the provider's page says it all
+    # "basic" protection only hashes the client per request to clear `_fresh`, which nothing
+    # here reads (recent sign-in is judged by auth_time): spare every request the hash.
+    login_manager.session_protection = None
 
     @login_manager.user_loader
     def _load(session_id: str):
