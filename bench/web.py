@@ -191,9 +191,11 @@ def measure_site(
 
             session = db.session()
             ctx["user_id"] = session.exec(
-                select(User.id).where(User.subject == "bench-person")
+                select(User.id).where(User.subject == "bench-person", User.issuer == provider_url)
             ).one()
-            heavy_id = session.exec(select(User.id).where(User.subject == "bench-heavy")).one()
+            heavy_id = session.exec(
+                select(User.id).where(User.subject == "bench-heavy", User.issuer == provider_url)
+            ).one()
         make_heavy(app, heavy_id)
 
         log("  hello-world")
