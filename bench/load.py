@@ -9,6 +9,9 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 
+#: Sent by the load and by the sign-in alike, as one browser would.
+USER_AGENT = "sentro-bench/1"
+
 LUA = """
 wrk.method = {method}
 wrk.body = {body}
@@ -47,7 +50,8 @@ def run(
 ) -> Result:
     """Load `url` for `seconds` with wrk and return the figures."""
     # JSON strings of ASCII text are valid Lua strings.
-    lines = [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in (headers or {}).items()]
+    headers = {"User-Agent": USER_AGENT, **(headers or {})}
+    lines = [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
     script = LUA.format(method=json.dumps(method), body=json.dumps(body), headers="\n".join(lines))
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(script)

@@ -19,6 +19,8 @@ import requests
 from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
+from .load import USER_AGENT
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 VENV_BIN = Path(sys.executable).parent
@@ -124,7 +126,8 @@ def sign_in(site: str, provider: str, sub: str, claims: dict) -> str:
     The production cookie is `Secure`, so it is carried by hand over the loopback http.
     """
     requests.put(f"{provider}/users/{sub}", json=claims, timeout=5).raise_for_status()
-    start = requests.get(f"{site}/login", allow_redirects=False, timeout=10)
+    agent = {"User-Agent": USER_AGENT}
+    start = requests.get(f"{site}/login", headers=agent, allow_redirects=False, timeout=10)
     cookie = _session_cookie(start)
     answer = requests.post(
         start.headers["Location"], data={"sub": sub}, allow_redirects=False, timeout=10
@@ -132,7 +135,7 @@ def sign_in(site: str, provider: str, sub: str, claims: dict) -> str:
     callback = urlsplit(answer.headers["Location"])
     done = requests.get(
         f"{site}{callback.path}?{callback.query}",
-        headers={"Cookie": f"sentro_session={cookie}"},
+        headers={"Cookie": f"sentro_session={cookie}", **agent},
         allow_redirects=False,
         timeout=10,
     )
