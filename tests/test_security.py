@@ -289,13 +289,10 @@ headers = st.fixed_dictionaries(
 )
 
 
-_cookies: dict[int, str] = {}
-
-
-def _session_cookie(client) -> str:
-    if id(client) not in _cookies:
-        _cookies[id(client)] = client.get_cookie("sentro_session").value
-    return _cookies[id(client)]
+@pytest.fixture
+def session_cookie(client, person) -> str:
+    """The signed-in person's cookie, put back before each example (a sign-out must not stick)."""
+    return client.get_cookie("sentro_session").value
 
 
 @pytest.mark.parametrize(
@@ -312,8 +309,10 @@ def _session_cookie(client) -> str:
     extra=headers,
     arg=st.one_of(text.filter(lambda s: s and "/" not in s and s.isprintable()), st.integers()),
 )
-def test_no_input_makes_a_server_error(rule, method, form, raw, extra, arg, client, person, db):
-    client.set_cookie("sentro_session", _session_cookie(client))  # a sign-out must not stick
+def test_no_input_makes_a_server_error(
+    rule, method, form, raw, extra, arg, client, session_cookie, db
+):
+    client.set_cookie("sentro_session", session_cookie)
     path = routes.fill(rule, {name: arg for _c, name in routes.params(rule)})
     before = snapshot(db)
     kwargs: dict = {"headers": extra}
