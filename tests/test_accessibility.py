@@ -157,3 +157,9 @@ def test_sign_out_works_without_javascript(nojs_page, live_url, provider_url):
     nojs_page.get_by_role("button", name="Sign out").click()
     nojs_page.wait_for_load_state()
     assert nojs_page.goto("/account").url != f"{live_url}/account"
+
+
+def test_the_helper_works_in_an_ordinary_tab_too(browser_page, axe_check):
+    """Tests of htmx swaps use `browser_page` (CSP enforced); the check still injects axe."""
+    browser_page.goto("/")
+    axe_check(browser_page, "front page in an ordinary tab")
