@@ -5,11 +5,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 HTMX := static/vendor/htmx.min.js
+# axe-core for the accessibility tests: test-only, never served from static/.
+AXE := tests/vendor/axe.min.js
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test test-sqlite test-postgres lint bench setup clean
 
-setup: $(STAMP) $(HTMX)
+setup: $(STAMP) $(HTMX) $(AXE)
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +25,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 $(HTMX): node_modules/.package-lock.json
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+$(AXE): node_modules/.package-lock.json
+	mkdir -p tests/vendor
+	cp node_modules/axe-core/axe.min.js $@
 
 run: setup
 	$(PY) -m webapp.dev
@@ -43,4 +49,4 @@ bench: setup
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor instance
+	rm -rf $(VENV) node_modules static/vendor tests/vendor instance

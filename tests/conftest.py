@@ -222,7 +222,7 @@ def links_in(message: EmailMessage) -> list[str]:
     return re.findall(r"https?://[^\s>\"]+", body_text(message))
 
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.a11y"]
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, g, has_request_context
 from flask_login import LoginManager
+from werkzeug.routing import IntegerConverter, Map
 
 from . import config as config_module
 from . import crypto, db, errors, navigation, security
@@ -47,11 +48,20 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     navigation.init_app(app)
     htmx.init_app(app)
+    app.url_map.converters["int"] = DatabaseId
     _login(app)
     _blueprints(app)
     _commands(app)
     _templates(app)
     return app
+
+
+class DatabaseId(IntegerConverter):
+    """`<int:…>` in every route: a number larger than an id column holds is simply not found."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 #: Every module with a blueprint (`bp`): each capability's views, and its staff views.
@@ -107,6 +117,9 @@ def _login(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None  # the provider's page says it all
+    # "basic" protection only hashes the client per request to clear `_fresh`, which nothing
+    # here reads (recent sign-in is judged by auth_time): spare every request the hash.
+    login_manager.session_protection = None
 
     @login_manager.user_loader
     def _load(session_id: str):

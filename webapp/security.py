@@ -36,35 +36,45 @@ def init_app(app: Flask) -> None:
         parts = urlsplit(issuer)
         provider_origin = f"{parts.scheme}://{parts.netloc}"
 
+    # Forms may lead to the provider (sign-out ends the session there).
+    base_csp = {
+        "default-src": "'self'",
+        "script-src": "'self'",
+        "style-src": "'self'",
+        "img-src": "'self' data:",
+        "connect-src": "'self'",
+        "form-action": f"'self' {provider_origin}".strip(),
+        "frame-ancestors": "'none'",
+        "base-uri": "'none'",
+        "object-src": "'none'",
+    }
+    # Built once: the headers are the same on every response (a view may widen the CSP).
+    fixed_csp = _csp_text(base_csp)
+    fixed = (
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    )
+
     @app.before_request
     def _request_id() -> None:
         g.request_id = secrets.token_hex(8)
 
     @app.after_request
     def _headers(response: Response) -> Response:
-        # Forms may lead to the provider (sign-out ends the session there).
-        form_action = f"'self' {provider_origin}".strip()
-        csp = {
-            "default-src": "'self'",
-            "script-src": "'self'",
-            "style-src": "'self'",
-            "img-src": "'self' data:",
-            "connect-src": "'self'",
-            "form-action": form_action,
-            "frame-ancestors": "'none'",
-            "base-uri": "'none'",
-            "object-src": "'none'",
-        }
-        extra = g.get("csp_extra", {})
-        for directive, sources in extra.items():
-            csp[directive] = f"{csp.get(directive, '')} {sources}".strip()
+        extra = g.get("csp_extra")
+        csp = fixed_csp
+        if extra:
+            widened = dict(base_csp)
+            for directive, sources in extra.items():
+                widened[directive] = f"{widened.get(directive, '')} {sources}".strip()
+            csp = _csp_text(widened)
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", "; ".join(f"{k} {v}" for k, v in csp.items()))
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        headers.setdefault("Content-Security-Policy", csp)
+        for name, value in fixed:
+            headers.setdefault(name, value)
         if request.is_secure:
             headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
         headers.add("Vary", "HX-Request")
@@ -72,3 +82,7 @@ def init_app(app: Flask) -> None:
             headers.setdefault("Cache-Control", "no-store")
         headers["X-Request-Id"] = g.get("request_id", "")
         return response
+
+
+def _csp_text(policy: dict[str, str]) -> str:
+    return "; ".join(f"{k} {v}" for k, v in policy.items())

@@ -1,0 +1,225 @@
+"""The site's pages under load, each beside hello-world measured in the same run."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+
+from . import load, servers
+
+HEAVY_ROWS = 1000  # sign-ins and emails of the heavy user whose export is fetched
+
+
+@dataclass
+class Row:
+    """One line of the table: a measured page, or why it was not measured."""
+
+    label: str
+    result: load.Result | None = None
+    note: str = ""
+    target: float | None = None  # the ratio to hello-world the issue asks for
+
+
+@dataclass
+class Scenario:
+    """A page to load: how to find it in the app and how to request it."""
+
+    label: str
+    build: Callable[[Flask, dict[str, Any]], dict[str, Any] | str]
+    target: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _rule(app: Flask, path: str, method: str = "GET") -> bool:
+    return any(r.rule == path and method in (r.methods or ()) for r in app.url_map.iter_rules())
+
+
+def _get(path: str, *, signed_in: bool = True, who: str = "cookie"):
+    def build(app: Flask, ctx: dict[str, Any]):
+        if not _rule(app, path):
+            return "not installed"
+        headers = {"Cookie": f"sentro_session={ctx[who]}"} if signed_in else {}
+        return {"path": path, "headers": headers}
+
+    return build
+
+
+def _field_save(app: Flask, ctx: dict[str, Any]):
+    """An htmx save of the name field on the profile page."""
+    rules = [
+        r
+        for r in app.url_map.iter_rules()
+        if r.rule.startswith("/account/profile/")
+        and "POST" in (r.methods or ())
+        and not r.arguments
+    ]
+    rules.sort(key=lambda r: ("name" not in r.rule, r.rule))
+    if not rules:
+        return "not installed"
+    return {
+        "path": rules[0].rule,
+        "method": "POST",
+        "body": "name=Bench%20Person&full_name=Bench%20Person&preferred_name=Bench",
+        "headers": {
+            "Cookie": f"sentro_session={ctx['cookie']}",
+            "Content-Type": "application/x-www-form-urlencoded",
+            "HX-Request": "true",
+            "HX-Target": "field-name",
+            "X-CSRFToken": ctx["csrf"],
+        },
+    }
+
+
+def _one_click(app: Flask, ctx: dict[str, Any]):
+    """The RFC 8058 one-click POST, at the URL the emails carry."""
+    try:
+        from webapp.preferences.service import unsubscribe_url  # type: ignore[attr-defined]
+    except ImportError:
+        return "not installed"
+    names = list(inspect.signature(unsubscribe_url).parameters)
+    values = {"user_id": ctx["user_id"], "list_id": "service-updates"}
+    with app.test_request_context():
+        if names[:2] == ["user_id", "list_id"]:
+            url = unsubscribe_url(ctx["user_id"], "service-updates")
+        else:
+            url = unsubscribe_url(**{k: v for k, v in values.items() if k in names})
+    path = "/" + url.split("://", 1)[-1].split("/", 1)[-1]
+    return {
+        "path": path,
+        "method": "POST",
+        "body": "List-Unsubscribe=One-Click",
+        "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+    }
+
+
+SCENARIOS = (
+    Scenario("signed-in `/account`", _get("/account"), target=0.5),
+    Scenario("signed-in `/account/profile`", _get("/account/profile"), target=0.5),
+    Scenario("htmx field save (profile)", _field_save),
+    Scenario("`/privacy` (public)", _get("/privacy", signed_in=False)),
+    Scenario("one-click unsubscribe POST", _one_click, target=0.35),
+    Scenario("`/account/export.json`, heavy user", _get("/account/export.json", who="heavy")),
+)
+
+
+def make_heavy(app: Flask, user_id: int) -> None:
+    """Give a person a long history: sign-ins and emails, so the export has work to do."""
+    from webapp import db
+    from webapp.mail.delivery import outbox
+    from webapp.models import SignIn, utcnow
+
+    now = utcnow()
+    with app.app_context(), db.transaction() as session:
+        session.add_all(
+            SignIn(
+                user_id=user_id, at=now - timedelta(hours=i), ip="203.0.113.7", user_agent="bench"
+            )
+            for i in range(HEAVY_ROWS)
+        )
+        session.execute(
+            outbox.insert(),
+            [
+                {
+                    "user_id": user_id,
+                    "to_addr": "heavy@example.test",
+                    "subject": f"Notice {i}",
+                    "text_body": "Body " * 40,
+                    "headers": {},
+                    "message_id": f"<heavy-{user_id}-{i}@bench.invalid>",
+                    "template": "bench",
+                    "status": "sent",
+                    "attempts": 1,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                    "sent_at": now,
+                    "last_error": "",
+                }
+                for i in range(HEAVY_ROWS)
+            ],
+        )
+
+
+def measure_site(
+    database_url: str, provider_url: str, *, users: int, seconds: int, log
+) -> tuple[load.Result, list[Row]]:
+    """Seed, serve the site and hello-world under gunicorn, and load every scenario."""
+    site_port, hello_port = servers.free_port(), servers.free_port()
+    env = servers.site_env(
+        database_url, provider_url, f"http://127.0.0.1:{site_port}", "smtp://127.0.0.1:9"
+    )
+    log("  db upgrade")
+    servers.flask(env, "db", "upgrade")
+    log(f"  dev seed --users {users}")
+    servers.flask(env, "dev", "seed", "--users", str(users))
+
+    from webapp import create_app
+    from webapp.models import User
+
+    app = create_app(
+        {
+            "SENTRO_ENV": "production",
+            "SECRET_KEY": env["SECRET_KEY"],
+            "DATA_ENCRYPTION_KEYS": [env["DATA_ENCRYPTION_KEYS"]],
+            "DATABASE_URL": database_url,
+            "OIDC_ISSUER": provider_url,
+            "BASE_URL": env["BASE_URL"],
+        }
+    )
+    rows: list[Row] = []
+    hello_env = {**env, "PYTHONPATH": str(servers.ROOT)}
+    with (
+        servers.gunicorn("webapp:create_app()", env, site_port) as site,
+        servers.gunicorn("bench.hello:app", hello_env, hello_port) as hello,
+    ):
+        claims = {"email": "bench@example.test", "name": "Bench Person"}
+        ctx: dict[str, Any] = {
+            "cookie": servers.sign_in(site, provider_url, "bench-person", claims)
+        }
+        ctx["csrf"] = servers.csrf_token(site, ctx["cookie"])
+        ctx["heavy"] = servers.sign_in(
+            site, provider_url, "bench-heavy", {"email": "heavy@example.test", "name": "Heavy"}
+        )
+        with app.app_context():
+            from sqlmodel import select
+
+            from webapp import db
+
+            session = db.session()
+            ctx["user_id"] = session.exec(
+                select(User.id).where(User.subject == "bench-person", User.issuer == provider_url)
+            ).one()
+            heavy_id = session.exec(
+                select(User.id).where(User.subject == "bench-heavy", User.issuer == provider_url)
+            ).one()
+        make_heavy(app, heavy_id)
+
+        log("  hello-world")
+        before = load.run(hello + "/", seconds=seconds)
+        for scenario in SCENARIOS:
+            spec = scenario.build(app, ctx)
+            if isinstance(spec, str):
+                rows.append(Row(scenario.label, note=spec, target=scenario.target))
+                continue
+            log(f"  {scenario.label}")
+            result = load.run(
+                site + spec["path"],
+                seconds=seconds,
+                method=spec.get("method", "GET"),
+                body=spec.get("body", ""),
+                headers=spec.get("headers"),
+            )
+            note = f"{result.bad} of {result.requests} not 2xx/3xx" if result.bad else ""
+            rows.append(Row(scenario.label, result, note, scenario.target))
+        after = load.run(hello + "/", seconds=seconds)
+    app.extensions["sentro.engine"].dispose()
+    hello_result = load.Result(
+        rps=(before.rps + after.rps) / 2,
+        p50_ms=(before.p50_ms + after.p50_ms) / 2,
+        p99_ms=(before.p99_ms + after.p99_ms) / 2,
+    )
+    return hello_result, rows

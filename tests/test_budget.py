@@ -1,0 +1,59 @@
+"""The performance budget, where it can be counted: SQL statements per signed-in page.
+
+Throughput is measured by `make bench` (never by timed tests); the statement count is
+deterministic, so it is asserted here for every page in the url_map.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests import routes
+
+MAX_STATEMENTS = 3
+#: Pages that read every table about the person: one statement per table, however many rows
+#: (tests/test_mydata.py proves the count does not grow with the rows).
+PER_TABLE = {"mydata.export_json", "mydata.your_data"}
+PAGES = [r.rule for r in routes.get_pages() if r.endpoint not in PER_TABLE]
+
+
+@pytest.mark.parametrize("who", ["person", "staff"])
+def test_every_signed_in_page_runs_at_most_three_statements(who, request, client, count_queries):
+    request.getfixturevalue(who)
+    over = {}
+    for path in PAGES:
+        client.get(path)  # warm: first use may load metadata or caches
+        with count_queries() as statements:
+            response = client.get(path)
+        assert response.status_code < 500, path
+        if len(statements) > MAX_STATEMENTS:
+            over[path] = statements
+    assert not over, "\n".join(
+        f"{p}: {len(s)} statements\n  " + "\n  ".join(s) for p, s in over.items()
+    )
+
+
+def test_the_count_sees_the_user_load(client, person, count_queries):
+    with count_queries() as statements:
+        client.get("/account")
+    assert 1 <= len(statements) <= MAX_STATEMENTS
+
+
+def test_a_page_signs_its_csrf_token_once(client, person, monkeypatch):
+    """base.html asks for the token twice (htmx header, sign-out form): it is signed once."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    signed = []
+    original = URLSafeTimedSerializer.dumps
+
+    def counting(self, obj, salt=None):
+        signed.append(bytes(self.salt))
+        return original(self, obj, salt)
+
+    monkeypatch.setattr(URLSafeTimedSerializer, "dumps", counting)
+    html = client.get("/account").get_data(as_text=True)
+    tokens = set(re.findall(r'name="csrf_token" value="([^"]+)"', html))
+    assert len(tokens) == 1 and f'"X-CSRFToken": "{tokens.pop()}"' in html  # one token, reused
+    assert signed.count(b"wtf-csrf-token") == 1
