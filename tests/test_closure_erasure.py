@@ -247,34 +247,6 @@ def test_purge_removes_kept_items_once_their_end_date_passes(app, db, seeded):
     assert db.exec(select(RetentionHold)).all() == []
 
 
-def test_delivered_email_is_deleted_after_ninety_days(app, db):
-    user = User(issuer="https://id.test", subject="x", email="x@example.com")
-    db.add(user)
-    db.flush()
-    for n, (status, sent_days_ago) in enumerate(
-        [("sent", 91), ("sent", 10), ("queued", None), ("failed", None)]
-    ):
-        sent_at = NOW - dt.timedelta(days=sent_days_ago) if sent_days_ago else None
-        db.add(
-            OutboxMessage(
-                user_id=user.id,
-                to_addr="x@example.com",
-                subject="s",
-                text_body="b",
-                message_id=f"<{n}@t>",
-                template="t",
-                status=status,
-                sent_at=sent_at,
-                created_at=NOW - dt.timedelta(days=200),
-            )
-        )
-    db.commit()
-    assert purge.purge_outbox(db, NOW) == "deleted 2 emails"
-    db.commit()
-    left = {(m.status, m.message_id) for m in db.exec(select(OutboxMessage)).all()}
-    assert left == {("sent", "<1@t>"), ("queued", "<2@t>")}
-
-
 def test_a_table_erasure_cannot_handle_fails_loudly_and_changes_nothing():
     from sqlalchemy import Column, Integer, MetaData, Table
     from sqlalchemy.types import NullType

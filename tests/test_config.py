@@ -10,6 +10,7 @@ GOOD = {
     "SECRET_KEY": "x" * 40,
     "OIDC_ISSUER": "https://id.sentro.co",
     "DATA_ENCRYPTION_KEYS": ["k"],
+    "BASE_URL": "https://account.sentro.co",
 }
 
 
@@ -22,6 +23,7 @@ GOOD = {
         ({"OIDC_ISSUER": None}, "OIDC_ISSUER"),
         ({"OIDC_ISSUER": "http://id.sentro.co"}, "https"),
         ({"DATA_ENCRYPTION_KEYS": []}, "DATA_ENCRYPTION_KEYS"),
+        ({"BASE_URL": "http://account.sentro.co"}, "BASE_URL"),
         ({"SENTRO_ENV": "staging"}, "SENTRO_ENV"),
     ],
 )

@@ -75,5 +75,8 @@ def _check_production(settings: dict[str, Any]) -> None:
     parts = urlsplit(issuer)
     if parts.scheme != "https" and parts.hostname not in {"localhost", "127.0.0.1", "::1"}:
         raise ConfigError("OIDC_ISSUER must use https (plain http is allowed on loopback only)")
+    base = urlsplit(settings["BASE_URL"])
+    if base.scheme != "https" and base.hostname not in {"localhost", "127.0.0.1", "::1"}:
+        raise ConfigError("BASE_URL must use https (mail clients refuse one-click over http)")
     if not settings["DATA_ENCRYPTION_KEYS"]:
         raise ConfigError("DATA_ENCRYPTION_KEYS must hold at least one key (see README)")

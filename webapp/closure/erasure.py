@@ -20,6 +20,7 @@ from sqlalchemy import JSON, Column, Table, delete, select, text, update
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
+from ..mail.purge import OUTBOX_RETENTION
 from ..models import (
     RETAIN,
     ClosureRequest,
@@ -281,7 +282,6 @@ def erase_account(
 
 
 #: How long a delivered email stays in the outbox (the outbox's DataCategory says 90 days).
-OUTBOX_RETENTION = dt.timedelta(days=90)
 
 
 def categories_erased() -> list[dict[str, str]]:

@@ -1,15 +1,15 @@
-"""What `flask --app webapp privacy purge` does for closure: due erasures, expired items, old email."""
+"""What `flask --app webapp privacy purge` does for closure: due erasures and expired items."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from ..models import ClosureRequest, OutboxMessage
+from ..models import ClosureRequest
 from ..retention import purge_step
 from . import erasure, service
 
@@ -66,20 +66,3 @@ def expire_retained(db: Session, now: dt.datetime) -> str:
             db.add(request)
         db.flush()
     return f"removed {removed} retained items"
-
-
-@purge_step("outbox: delete emails 90 days after delivery")
-def purge_outbox(db: Session, now: dt.datetime) -> str:
-    """Delete sent (or given-up) emails older than the outbox's retention."""
-    cutoff = now - erasure.OUTBOX_RETENTION
-    outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
-    result = db.execute(
-        delete(outbox).where(
-            outbox.c.status.in_(("sent", "failed")),
-            or_(
-                outbox.c.sent_at < cutoff,
-                (outbox.c.sent_at.is_(None)) & (outbox.c.created_at < cutoff),
-            ),
-        )
-    )
-    return f"deleted {result.rowcount} emails"

@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from .. import db
+from . import purge  # noqa: F401 - registers the outbox's `privacy purge` step
 from .delivery import DeliveryReport, SmtpServer, deliver_due, worker_name
 
 mail_cli = AppGroup("mail", help="Deliver and send email.")
