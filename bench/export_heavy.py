@@ -18,14 +18,14 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from webapp import create_app
+from webapp.db import counting_statements
 from webapp.models import AuditEvent, SignIn, User, utcnow
 from webapp.mydata import service
 
@@ -75,22 +75,6 @@ def add_person(db: Session, name: str, *, sign_ins: int, audit_rows: int) -> Use
     return user
 
 
-@contextmanager
-def counting(engine):
-    """Collect the SQL statements run on `engine` inside the block."""
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def write_export(db: Session, user: User) -> int:
     """Write the person's whole export as the download does, discarding it; return its bytes."""
     return sum(len(chunk) for chunk in service.export_json(service.build_export(db, user)))
@@ -113,7 +97,7 @@ def measure(app, user_id: int, rounds: int) -> dict:
         tracemalloc.stop()
         db.rollback()
         db.refresh(user)  # as in a request, the signed-in person is already loaded
-        with counting(engine) as statements:
+        with counting_statements(engine) as statements:
             write_export(db, user)
     return {"bytes": size, "seconds": best, "peak": peak, "statements": len(statements)}
 

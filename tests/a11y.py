@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import _no_browser
+from tests.browser import _no_browser, new_tab
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 AXE_FALLBACK = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
@@ -68,11 +68,8 @@ def assert_accessible(page, where: str = "") -> None:
 @pytest.fixture
 def axe_page(chromium, live_url):
     """A tab for accessibility checks (CSP bypassed so axe can be injected)."""
-    context = chromium.new_context(base_url=live_url, bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+    with new_tab(chromium, live_url, bypass_csp=True) as page:
+        yield page
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -60,24 +61,30 @@ def live_url(config, migrated) -> Iterator[str]:
     app.extensions["sentro.engine"].dispose()
 
 
+@contextmanager
+def new_tab(chromium, live_url: str, **options) -> Iterator:
+    """A tab in a fresh browser context (its own cookies) on the live site."""
+    context = chromium.new_context(base_url=live_url, **options)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def browser_page(chromium, live_url):
     """A fresh browser tab (its own cookies) on the live site."""
-    context = chromium.new_context(base_url=live_url, java_script_enabled=True)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+    with new_tab(chromium, live_url) as page:
+        yield page
 
 
 @pytest.fixture
 def nojs_page(chromium, live_url):
     """A browser tab with JavaScript switched off, to prove every form works without it."""
-    context = chromium.new_context(base_url=live_url, java_script_enabled=False)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+    with new_tab(chromium, live_url, java_script_enabled=False) as page:
+        yield page
 
 
 def sign_in_with_browser(page, provider_url: str, sub: str, claims: dict) -> None:

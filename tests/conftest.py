@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from tests.helpers import Catcher, smtp_server
 from webapp import create_app
-from webapp.db import make_engine
+from webapp.db import counting_statements, make_engine
 from webapp.models import User, metadata
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -230,8 +230,6 @@ def count_queries(app):
     """`with count_queries() as statements:` lists the SQL the app ran inside the block."""
     from contextlib import contextmanager
 
-    from sqlalchemy import event
-
     engine = app.extensions["sentro.engine"]
 
     @contextmanager
@@ -241,16 +239,7 @@ def count_queries(app):
 
         with app.test_request_context():
             timeline()
-        statements: list[str] = []
-
-        def record(conn, cursor, statement, parameters, context, executemany):
-            if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
-                statements.append(statement)
-
-        event.listen(engine, "before_cursor_execute", record)
-        try:
+        with counting_statements(engine) as statements:
             yield statements
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
 
     return counting

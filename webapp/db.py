@@ -74,3 +74,19 @@ def transaction() -> Iterator[Session]:
     """A session for one unit of work outside a request: commit on success, roll back on error."""
     with Session(engine(), expire_on_commit=False) as db, db.begin():
         yield db
+
+
+@contextmanager
+def counting_statements(engine: Engine) -> Iterator[list[str]]:
+    """Collect the SQL statements `engine` runs inside the block (transaction control left out)."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
