@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.policy_support import V1, V2, V2_DELETED, V2_INSERTED
@@ -103,6 +103,7 @@ def test_the_unchanged_and_deleted_words_are_the_old_text_and_the_unchanged_and_
     sentence=st.lists(st.sampled_from(["alpha", "beta", "gamma", "delta"]), min_size=1),
     where=st.integers(min_value=0),
 )
+@example(sentence=["alpha"] * 6, where=2)  # difflib alone marked four words here
 def test_replacing_one_word_marks_that_word_only(sentence, where):
     position = where % len(sentence)
     changed = [*sentence]

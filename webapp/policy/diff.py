@@ -71,10 +71,36 @@ def blocks(text: str) -> list[Block]:
     return found
 
 
+def _opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]:
+    """difflib's opcodes, after setting aside the common start and end.
+
+    SequenceMatcher aligns on the longest common run, which in repetitive text can turn one
+    changed word into a long insertion and deletion; trimming the shared ends first (as Myers
+    diff implementations do) keeps a single change a single change.
+    """
+    shortest = min(len(a), len(b))
+    start = 0
+    while start < shortest and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < shortest - start and a[-1 - end] == b[-1 - end]:
+        end += 1
+    middle = SequenceMatcher(None, a[start : len(a) - end], b[start : len(b) - end], autojunk=False)
+    opcodes = [("equal", 0, start, 0, start)] if start else []
+    opcodes += [
+        (tag, i1 + start, i2 + start, j1 + start, j2 + start)
+        for tag, i1, i2, j1, j2 in middle.get_opcodes()
+        if i2 > i1 or j2 > j1
+    ]
+    if end:
+        opcodes.append(("equal", len(a) - end, len(a), len(b) - end, len(b)))
+    return opcodes
+
+
 def word_changes(old: str, new: str) -> list[Change]:
     """`new` as runs of unchanged, deleted and inserted words (punctuation counts as a word)."""
     a, b = _TOKEN.findall(old), _TOKEN.findall(new)
-    opcodes = SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    opcodes = _opcodes(a, b)
     changes: list[Change] = []
     deleted: list[str] = []
     inserted: list[str] = []
