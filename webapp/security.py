@@ -20,6 +20,15 @@ def client_ip() -> str:
     return request.remote_addr or ""
 
 
+def person_or_ip() -> str:
+    """Rate-limit key: the signed-in person, else the client's address."""
+    from flask_login import current_user
+
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return f"ip:{client_ip()}"
+
+
 def init_app(app: Flask) -> None:
     """Install CSRF, rate limiting, proxy handling, request ids and the response headers."""
     hops = app.config["TRUSTED_PROXIES"]

@@ -27,6 +27,10 @@ ONE_CLICK = "One-Click"
 BAD_LINK = "This link is damaged or was not made by Sentro. Nothing was changed."
 GONE_LIST = "That mailing list no longer exists, so there is nothing to leave. Nothing was changed."
 LOCKED = "Account and security notices can't be switched off while you have an account."
+#: The pages opened from an email, per address: plenty for a person, too few to guess tokens.
+LINK_PAGE_LIMIT = "30 per minute"
+#: Switches saved from the emailed page, per address (a person flips a handful of lists).
+LINK_SAVE_LIMIT = "60 per minute"
 
 
 PAGE = "preferences/page.html"
@@ -114,6 +118,7 @@ def save(list_id: str):
 
 
 @bp.get("/email-preferences/<token>")
+@limiter.limit(LINK_PAGE_LIMIT)
 def by_token(token: str):
     """The person's lists and switches, opened from an email; the address masked."""
     try:
@@ -139,6 +144,7 @@ def by_token(token: str):
 
 
 @bp.post("/email-preferences/<token>/lists/<list_id>")
+@limiter.limit(LINK_SAVE_LIMIT)
 def save_by_token(token: str, list_id: str):
     """Switch one list from the emailed page."""
     try:
@@ -198,7 +204,9 @@ def new_link(token: str):
 
 @bp.route("/email/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt  # RFC 8058: the mail program's POST carries no cookie and no CSRF token
-@limiter.exempt  # mail providers post from a few addresses: a limit would refuse real requests
+# Only the page is limited: mail providers send the one-click POST from a few addresses, and a
+# limit there would refuse real requests (RFC 8058 asks the POST to just work).
+@limiter.limit(LINK_PAGE_LIMIT, methods=["GET"])
 def unsubscribe(token: str):
     """GET shows a button and changes nothing; POST (one-click or the button) leaves the list."""
     try:

@@ -15,7 +15,7 @@ from .. import db
 from ..auth import recent_login_required
 from ..models import User, utcnow
 from ..pages import htmx, page_or_fragment, see_other, wants_fragment
-from ..security import client_ip, limiter
+from ..security import client_ip, limiter, person_or_ip
 from ..tokens import EMAIL_CHANGE, EMAIL_CHANGE_UNDO
 from . import email_change, forms, service
 from .forms import GROUPS
@@ -23,6 +23,10 @@ from .forms import GROUPS
 bp = Blueprint("profile", __name__, url_prefix="/account/profile")
 
 EDITABLE = "any(name, phone, address)"
+#: Each request mails two addresses: a person may ask this often (and typos need a retry).
+EMAIL_CHANGE_LIMIT = "5 per hour"
+#: The emailed links, per address: plenty for a person, too few to guess tokens.
+EMAIL_LINK_LIMIT = "30 per minute"
 #: Announced in the page's live region when htmx swaps in a refused form.
 NOT_SAVED = {
     "notice": "Not saved: please check the message by the field.",
@@ -135,7 +139,7 @@ def edit_email():
 
 @bp.post("/email")
 @recent_login_required
-@limiter.limit("10 per hour")
+@limiter.limit(EMAIL_CHANGE_LIMIT, key_func=person_or_ip)
 def change_email():
     """Send the confirmation link to the new address and a notice to the old one."""
     typed = str(request.form.get("email", ""))
@@ -162,7 +166,7 @@ def cancel_email():
 
 
 @bp.route("/email/confirm/<token>", methods=["GET", "POST"])
-@limiter.limit("30 per minute")
+@limiter.limit(EMAIL_LINK_LIMIT)
 def confirm_email(token: str):
     """The new address's link: a page with a button (mail scanners follow links, not forms)."""
     session = db.session()
@@ -179,7 +183,7 @@ def confirm_email(token: str):
 
 
 @bp.route("/email/undo/<token>", methods=["GET", "POST"])
-@limiter.limit("30 per minute")
+@limiter.limit(EMAIL_LINK_LIMIT)
 def undo_email(token: str):
     """The old address's "this wasn't me" link: cancel the change, or undo it."""
     session = db.session()

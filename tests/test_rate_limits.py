@@ -1,0 +1,91 @@
+"""Rate limits on sign-in, email change, export and the token pages: past the limit, a 429 page in
+the site layout; the one-click unsubscribe POST is never limited."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.conftest import sign_in
+from tests.test_preferences import make_person
+from webapp.preferences import links
+
+
+@pytest.fixture
+def config(config):
+    """The usual settings with the limiter on, counting in a store of this test's own."""
+    return {**config, "RATELIMIT_ENABLED": True, "RATELIMIT_KEY_PREFIX": uuid.uuid4().hex}
+
+
+def assert_too_many(response) -> None:
+    """A 429 in the layout: the heading, the hint and the site's main region, no traceback."""
+    html = response.get_data(as_text=True)
+    assert response.status_code == 429, html[:500]
+    assert "Too many attempts" in html
+    assert "Please wait a minute, then try again." in html
+    assert '<main id="main"' in html
+    assert "Traceback" not in html
+
+
+def hit(client, method: str, path: str, times: int, **kwargs) -> list[int]:
+    """The statuses of `times` identical requests."""
+    return [client.open(path, method=method, **kwargs).status_code for _ in range(times)]
+
+
+TOKEN_ROUTES = [
+    # (method, path, limit per minute from one address)
+    ("GET", "/email-preferences/not-a-token", 30),
+    ("POST", "/email-preferences/not-a-token/lists/offers", 60),
+    ("GET", "/email/unsubscribe/not-a-token", 30),
+    ("GET", "/account/profile/email/confirm/not-a-token", 30),
+    ("POST", "/account/profile/email/confirm/not-a-token", 30),
+    ("GET", "/account/profile/email/undo/not-a-token", 30),
+    ("POST", "/account/profile/email/undo/not-a-token", 30),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "limit"), TOKEN_ROUTES)
+def test_token_pages_refuse_guessing_past_their_limit(client, method, path, limit):
+    statuses = hit(client, method, path, limit)
+    assert 429 not in statuses
+    assert all(status < 500 for status in statuses)
+    assert_too_many(client.open(path, method=method))
+
+
+@pytest.mark.parametrize("path", ["/login", "/auth/callback?code=x&state=y"])
+def test_sign_in_is_limited_per_address(client, path):
+    assert 429 not in hit(client, "GET", path, 20)
+    assert_too_many(client.get(path))
+
+
+def test_the_one_click_unsubscribe_post_is_never_limited(app, client, db):
+    user_id = make_person(db, "ana", email="ana@example.com")
+    with app.app_context():
+        url = links.unsubscribe_url(user_id, "service-updates")
+    path = url.removeprefix("http://localhost")
+    statuses = hit(client, "POST", path, 80, data={"List-Unsubscribe": "One-Click"})
+    assert statuses == [200] * 80
+    # ...while the page behind the same link is limited.
+    assert 429 not in hit(client, "GET", path, 30)
+    assert_too_many(client.get(path))
+
+
+def test_email_changes_are_limited_per_person_not_per_address(app, client, person, provider_url):
+    asked = [
+        client.post("/account/profile/email", data={"email": f"ana{n}@example.org"}).status_code
+        for n in range(5)
+    ]
+    assert asked == [303] * 5
+    assert_too_many(client.post("/account/profile/email", data={"email": "ana9@example.org"}))
+
+    # Someone else behind the same address still may.
+    other = app.test_client()
+    sign_in(other, provider_url, "bo", {"email": "bo@example.com", "name": "Bo"})
+    answer = other.post("/account/profile/email", data={"email": "bo2@example.org"})
+    assert answer.status_code == 303
+
+
+def test_exports_are_limited_per_person_with_the_page_in_the_layout(client, person):
+    assert hit(client, "GET", "/account/export.json", 10) == [200] * 10
+    assert_too_many(client.get("/account/export.json"))
