@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from sqlmodel import select
 
 from tests.conftest import sign_in
@@ -147,3 +149,21 @@ def test_recent_login_required_sends_old_sessions_to_reauthenticate(app, client,
     assert response.status_code == 303
     assert "reauth=1" in response.headers["Location"]
     assert "prompt=login" in client.get(response.headers["Location"]).headers["Location"]
+
+
+def test_starting_sign_in_again_and_again_keeps_the_session_cookie_small(client):
+    for _ in range(30):
+        assert client.get("/login").status_code == 302
+    cookie = client.get_cookie("sentro_session")
+    assert cookie is not None and len(cookie.value) < 1500
+
+
+def test_only_the_newest_sign_in_started_can_finish(client, provider_url):
+    import requests
+
+    first = client.get("/login").headers["Location"]
+    second = client.get("/login").headers["Location"]
+    for start, expected in ((first, 400), (second, 303)):
+        answer = requests.post(start, data={"sub": "ana"}, allow_redirects=False, timeout=5)
+        callback = urlsplit(answer.headers["Location"])
+        assert client.get(f"{callback.path}?{callback.query}").status_code == expected

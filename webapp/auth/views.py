@@ -43,6 +43,10 @@ def login():
     if current_user.is_authenticated and not reauth:
         return redirect(next_path or url_for("account.home"))
     session["next"] = next_path
+    # Authlib keeps one state entry per sign-in started; a person who starts several without
+    # finishing would grow the cookie past what browsers keep. Only the newest can be finished.
+    for key in [k for k in session if k.startswith("_state_provider_")]:
+        del session[key]
     extra = {"prompt": "login", "max_age": 0} if reauth else {}
     try:
         return provider().authorize_redirect(_callback_url(), **extra)
