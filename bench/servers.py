@@ -144,13 +144,41 @@ def sign_in(site: str, provider: str, sub: str, claims: dict) -> str:
     return _session_cookie(done) or ""
 
 
-def csrf_token(site: str, cookie: str) -> str:
-    """The CSRF token the layout hands to htmx, for the signed-in session."""
+def csrf_token(site: str, cookie: str) -> tuple[str, str]:
+    """The CSRF token the layout hands to htmx, and the session cookie that holds its secret."""
     page = requests.get(
-        f"{site}/account", headers={"Cookie": f"sentro_session={cookie}"}, timeout=10
+        f"{site}/account",
+        headers={"Cookie": f"sentro_session={cookie}", "User-Agent": USER_AGENT},
+        timeout=10,
     )
     found = re.search(r'"X-CSRFToken": "([^"]+)"', page.text)
-    return found.group(1) if found else ""
+    if not found:
+        raise RuntimeError(f"bench: no CSRF token on /account: {page.status_code}")
+    return found.group(1), _session_cookie(page) or cookie
+
+
+def save_once(site: str, cookie: str, csrf: str, values: dict[str, str]) -> str:
+    """Save the name group once, so saving `values` again is a no-conflict save; its `seen`."""
+    jar = {"Cookie": f"sentro_session={cookie}", "X-CSRFToken": csrf, "User-Agent": USER_AGENT}
+    edit = f"{site}/account/profile/name/edit"
+
+    def seen() -> str:
+        page = requests.get(edit, headers=jar, timeout=10)
+        found = re.search(r'name="seen" value="([^"]*)"', page.text)
+        if not found:
+            raise RuntimeError(f"bench: no seen digest on {edit}: {page.status_code}")
+        return found.group(1)
+
+    saved = requests.post(
+        f"{site}/account/profile/name",
+        data={**values, "seen": seen(), "csrf_token": csrf},
+        headers=jar,
+        allow_redirects=False,
+        timeout=10,
+    )
+    if saved.status_code != 303:
+        raise RuntimeError(f"bench: saving the name failed: {saved.status_code}")
+    return seen()
 
 
 @contextmanager

@@ -23,7 +23,10 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        # No ping round trip per checkout: a connection the server dropped fails its
+        # request (503), and SQLAlchemy then discards the whole pool; recycling keeps idle
+        # connections younger than any server or proxy idle timeout.
+        return create_engine(url, pool_recycle=1800, pool_size=5, max_overflow=5)
 
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
 

@@ -19,7 +19,7 @@ from email.utils import format_datetime, parseaddr
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from ..models import OutboxMessage, utcnow
 
@@ -134,8 +134,9 @@ def to_email(message: OutboxMessage, mail_from: str) -> EmailMessage:
     return email
 
 
-def _finish(engine: Engine, message: OutboxMessage, worker: str, **values) -> None:
-    with engine.begin() as connection:
+def _finish(connection: Connection, message: OutboxMessage, worker: str, **values) -> None:
+    """Record one message's outcome in a commit of its own on the batch's connection."""
+    with connection.begin():
         connection.execute(
             update(outbox)
             .where(and_(outbox.c.id == message.id, outbox.c.claimed_by == worker))
@@ -144,12 +145,12 @@ def _finish(engine: Engine, message: OutboxMessage, worker: str, **values) -> No
 
 
 def _retry_later(
-    engine: Engine, message: OutboxMessage, worker: str, error: str, now: datetime
+    connection: Connection, message: OutboxMessage, worker: str, error: str, now: datetime
 ) -> str:
     attempts = message.attempts + 1
     status = "failed" if attempts >= MAX_ATTEMPTS else "queued"
     _finish(
-        engine,
+        connection,
         message,
         worker,
         attempts=attempts,
@@ -169,12 +170,29 @@ def deliver_due(
     batch_size: int = 200,
     now: datetime | None = None,
 ) -> DeliveryReport:
-    """Send one batch of due messages over one SMTP connection."""
+    """Send one batch of due messages over one SMTP connection and one database connection."""
     now = now or utcnow()
-    report = DeliveryReport()
     messages = claim(engine, worker, limit=batch_size, now=now)
     if not messages:
-        return report
+        return DeliveryReport()
+    # One database connection for the batch: each outcome is still its own commit. On
+    # PostgreSQL in autocommit, that commit is the UPDATE itself: one round trip, no BEGIN.
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        return _deliver(connection, server, messages, mail_from=mail_from, worker=worker, now=now)
+
+
+def _deliver(
+    db: Connection,
+    server: SmtpServer,
+    messages: list[OutboxMessage],
+    *,
+    mail_from: str,
+    worker: str,
+    now: datetime,
+) -> DeliveryReport:
+    report = DeliveryReport()
     envelope_from = parseaddr(mail_from)[1]
     try:
         connection = server.connect()
@@ -182,7 +200,7 @@ def deliver_due(
         error = f"SMTP unavailable: {type(exc).__name__}"
         log.warning("%s; %d messages stay queued", error, len(messages))
         for message in messages:
-            _count(report, _retry_later(engine, message, worker, error, now))
+            _count(report, _retry_later(db, message, worker, error, now))
         report.errors.append(error)
         return report
 
@@ -203,7 +221,7 @@ def deliver_due(
                 error = f"{type(exc).__name__}: {exc}"[:500]
                 if permanent:
                     _finish(
-                        engine,
+                        db,
                         message,
                         worker,
                         status="failed",
@@ -212,16 +230,17 @@ def deliver_due(
                     )
                     report.failed += 1
                 else:
-                    _count(report, _retry_later(engine, message, worker, error, now))
+                    _count(report, _retry_later(db, message, worker, error, now))
                 continue
             except (OSError, smtplib.SMTPException) as exc:
                 error = f"SMTP connection lost: {type(exc).__name__}"
                 report.errors.append(error)
                 for pending in messages[index:]:
-                    _count(report, _retry_later(engine, pending, worker, error, now))
+                    _count(report, _retry_later(db, pending, worker, error, now))
                 return report
+            # Marked sent in its own commit right after the server accepted it.
             _finish(
-                engine,
+                db,
                 message,
                 worker,
                 status="sent",
