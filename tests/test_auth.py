@@ -167,3 +167,10 @@ def test_only_the_newest_sign_in_started_can_finish(client, provider_url):
         answer = requests.post(start, data={"sub": "ana"}, allow_redirects=False, timeout=5)
         callback = urlsplit(answer.headers["Location"])
         assert client.get(f"{callback.path}?{callback.query}").status_code == expected
+
+
+def test_a_session_id_with_non_ascii_digits_is_nobody(app, db):
+    from webapp.auth.service import load_user
+
+    assert load_user(db, "²:0") is None
+    assert load_user(db, "1:²") is None

@@ -123,7 +123,7 @@ def end_all_sessions(db: Session, user: User) -> None:
 def load_user(db: Session, session_id: str) -> User | None:
     """The user a session names, if the account is active and the session not revoked."""
     user_id, _, generation = session_id.partition(":")
-    if not user_id.isdigit() or not generation.isdigit():
+    if not (user_id + generation).isascii() or not user_id.isdigit() or not generation.isdigit():
         return None
     user = db.get(User, int(user_id))
     if user is None or user.session_generation != int(generation) or not user.is_active:

@@ -121,7 +121,7 @@ class SignInPage:
 
 def page_number(raw: str | None) -> int:
     """The page asked for in a query string; anything that is not a sensible page is page 1."""
-    if raw is None or not raw.isdigit() or len(raw) > 6:
+    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
         return 1
     return min(max(int(raw), 1), MAX_PAGE)
 
