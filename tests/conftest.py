@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 import requests
+from hypothesis import settings as hypothesis_settings
 from oidc_provider_mock import run_server_in_thread
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -27,6 +28,12 @@ from webapp.db import counting_statements, make_engine
 from webapp.models import User, metadata
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+# CI replays the same examples every run, so a red build is never luck; a developer's runs
+# keep exploring new inputs (and each one found becomes an @example).
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 # --- the run's shared services ---------------------------------------------------------
