@@ -7,11 +7,13 @@ run by the Alembic migrations, so the migrations are exercised by every test.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
@@ -60,7 +62,10 @@ def database_url(tmp_path_factory, worker_id) -> Iterator[str]:
         if not base:
             pytest.fail("TEST_DATABASE=postgres needs TEST_DATABASE_URL")
         url = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
-        name = f"{url.database}_{worker_id}"
+        # One database per xdist worker and per checkout: two clones testing at once on one
+        # server (worktrees, a developer beside CI) never drop each other's tables.
+        checkout = hashlib.sha1(str(Path(__file__).resolve().parent).encode()).hexdigest()[:8]
+        name = f"{url.database}_{worker_id}_{checkout}"
         admin = url.set(drivername="postgresql", database="postgres").render_as_string(
             hide_password=False
         )
