@@ -6,6 +6,8 @@ from datetime import datetime
 
 from flask import Flask
 
+from .wording import for_staff
+
 
 def date(value: datetime | None) -> str:
     """A date as people read it: 5 March 2026."""
@@ -21,5 +23,6 @@ def init_app(app: Flask) -> None:
     """Register the filters."""
     app.jinja_env.filters["date"] = date
     app.jinja_env.filters["datetime"] = datetime_utc
+    app.jinja_env.filters["for_staff"] = for_staff
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
