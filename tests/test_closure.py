@@ -283,7 +283,9 @@ def test_approving_without_the_confirmation_page_changes_nothing(client, login_a
 def test_the_confirmation_page_shows_what_is_erased_and_what_kept(client, login_as, db):
     person, staff, request = _case(client, login_as, db)
     basis = "Fraud inquiry FI-2026-7"
-    service.add_hold(db, request.id, staff, what="sign_in.ip", legal_basis=basis, until="2031-01-31")
+    service.add_hold(
+        db, request.id, staff, what="sign_in.ip", legal_basis=basis, until="2031-01-31"
+    )
     response = client.get(f"/staff/closures/{request.id}/approve")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -308,7 +310,7 @@ def test_the_confirmation_page_runs_the_approval_it_showed(client, login_as, db)
 
 
 def test_a_decided_request_has_no_confirmation_page(client, login_as, db):
-    person, _, request = _case(client, login_as, db)
+    _, _, request = _case(client, login_as, db)
     client.post(f"/staff/closures/{request.id}/decline", data={"reason": "Unpaid invoice"})
     response = client.get(f"/staff/closures/{request.id}/approve")
     assert response.status_code == 303

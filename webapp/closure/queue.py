@@ -51,9 +51,7 @@ def page(
     """The page of the queue for `status` ("open", a status, or "all"), soonest due first."""
     now = now or utcnow()
     status = status if status in FILTERS else "open"
-    found = (
-        matches(search, ClosureRequest.id, User.email, User.name) if search else None
-    )
+    found = matches(search, ClosureRequest.id, User.email, User.name) if search else None
     counting = select(ClosureRequest.status, func.count()).group_by(ClosureRequest.status)
     if found is not None:
         counting = counting.join(User, User.id == ClosureRequest.user_id).where(found)

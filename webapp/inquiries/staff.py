@@ -13,9 +13,9 @@ from ..models import utcnow
 from ..pages import page_or_fragment, see_other, wants_fragment
 from ..security import client_ip
 from . import casework, service
+from .forms import ExtendForm, RefuseForm, ReplyForm
 from .queue import WAITING
 from .queue import page as queue_page
-from .forms import ExtendForm, RefuseForm, ReplyForm
 
 bp = Blueprint("inquiries_staff", __name__, url_prefix="/staff/privacy-requests")
 FILTERS = {WAITING: "Waiting for an answer", **service.STATUSES, "all": "All"}

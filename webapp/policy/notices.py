@@ -116,6 +116,7 @@ def progress(db: Session, version_number: int) -> NoticeProgress:
     """How many notices of this version are in the outbox, and how many were sent (one query)."""
     outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
     prefix = dedupe_key(version_number, 0).removesuffix("0")
+
     def counted(status: str):
         return func.coalesce(func.sum(case((outbox.c.status == status, 1), else_=0)), 0)
 

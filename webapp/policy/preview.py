@@ -39,9 +39,7 @@ class Draft:
         return compare_html(old, service.title_and_body(self.text)[1])
 
 
-def check(
-    db: Session, *, text: str, summary: str, effective_on: date | None, today: date
-) -> Draft:
+def check(db: Session, *, text: str, summary: str, effective_on: date | None, today: date) -> Draft:
     """The draft as publishing would take it, with its refusals, or its comparison and audience."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     summary = summary.replace("\r\n", "\n").replace("\r", "\n")
