@@ -13,6 +13,7 @@ from sqlmodel import select
 from tests.conftest import body_text, sign_in
 from webapp.closure import erasure, purge, service
 from webapp.models import AuditEvent, ClosureRequest, SignIn, User, utcnow
+from webapp.wording import for_staff
 
 
 def _ask(client, confirmation="CLOSE", reason=""):
@@ -295,7 +296,7 @@ def test_the_confirmation_page_shows_what_is_erased_and_what_kept(client, login_
     assert "Full name (replaced by an anonymous value)" in erased
     for item in erasure.retained_by_law():
         if item["category"] in ("Account", "Account closure requests"):
-            assert item["label"] in kept and item["basis"] in kept
+            assert for_staff(item["label"]) in kept and for_staff(item["basis"]) in kept
     assert "Sign-in history: IP address" in kept and basis in kept and "31 January 2031" in kept
     assert "The email confirming the account was closed" in kept
     assert 'name="confirmed" value="yes"' in html
