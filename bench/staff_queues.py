@@ -81,6 +81,16 @@ def run(url: str, label: str, people: int, repeat: int) -> None:
     app.extensions["sentro.engine"].dispose()
 
 
+def drop_postgres(url: str, name: str) -> None:
+    """Drop the benchmark's database beside `url`'s."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(url).set(drivername="postgresql", database="postgres")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def main() -> None:
     """Run on SQLite, then PostgreSQL when TEST_DATABASE_URL names one."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -93,9 +103,13 @@ def main() -> None:
     if os.environ.get("TEST_DATABASE_URL"):
         from .servers import fresh_postgres
 
-        base = os.environ["TEST_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
-        name = f"{base.rsplit('/', 1)[1]}_bench_queues"
-        run(fresh_postgres(base, name), "PostgreSQL", options.open, options.repeat)
+        base = os.environ["TEST_DATABASE_URL"]
+        name = f"{base.rsplit('/', 1)[1]}_bench_queues_{os.getpid()}"
+        url = fresh_postgres(base, name)
+        try:
+            run(url, "PostgreSQL", options.open, options.repeat)
+        finally:
+            drop_postgres(base, name)
 
 
 if __name__ == "__main__":

@@ -163,4 +163,8 @@ def seed_open_requests(count: int) -> tuple[int, int]:
                 for row, values in zip(created, chunk, strict=True)
             ]
             session.execute(insert(InquiryMessage.__table__), messages)  # type: ignore[attr-defined]
+    with db.engine().connect() as connection:
+        # Fresh statistics, as autovacuum would gather, so the planner sees the new rows.
+        connection.exec_driver_sql("ANALYZE")
+        connection.commit()
     return len(closure_rows), len(inquiry_rows)

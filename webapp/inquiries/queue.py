@@ -66,7 +66,8 @@ def page(
     total = counts[status]
     number = clamp_page(page, total, per_page)
 
-    query = select(Inquiry, User, person_last).join(User, col(User.id) == Inquiry.user_id)
+    # The page's ids first, so the last author is looked up for its rows only, not every row.
+    query = select(Inquiry.id).join(User, col(User.id) == Inquiry.user_id)
     if status == WAITING:
         query = query.where(
             or_(
@@ -79,6 +80,13 @@ def page(
     if found is not None:
         query = query.where(found)
     due = func.coalesce(Inquiry.extended_to, Inquiry.due_on)
-    query = query.order_by(due, col(Inquiry.id)).limit(per_page).offset((number - 1) * per_page)
-    rows = [(inquiry, person, bool(last)) for inquiry, person, last in db.exec(query).all()]
+    ids = query.order_by(due, col(Inquiry.id)).limit(per_page).offset((number - 1) * per_page)
+    shown = ids.subquery()
+    rows_query = (
+        select(Inquiry, User, person_last)
+        .join(shown, shown.c.id == Inquiry.id)
+        .join(User, col(User.id) == Inquiry.user_id)
+        .order_by(due, col(Inquiry.id))
+    )
+    rows = [(inquiry, person, bool(last)) for inquiry, person, last in db.exec(rows_query).all()]
     return QueuePage(rows, counts, total, number, status, search, per_page)
