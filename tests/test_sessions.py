@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import zlib
 from datetime import timedelta
 from importlib.metadata import version
@@ -27,6 +28,7 @@ def copy_of(client, app):
 
 def rows(db, **where) -> list[UserSession]:
     db.rollback()  # read what the requests committed
+    db.expire_all()
     query = select(UserSession).order_by(UserSession.id)
     for name, value in where.items():
         query = query.where(getattr(UserSession, name) == value)
@@ -276,3 +278,59 @@ def test_ending_all_sessions_ends_the_rows(client, person, db):
     end_all_sessions(db, db.get(User, person.id))
     assert client.get("/account").status_code == 302
     assert all(r.ended_at is not None for r in rows(db))
+
+
+# --- the data map: exported, erased at closure, purged -----------------------------------
+
+
+def test_the_export_contains_the_sessions_but_not_the_id_token(client, person, db):
+    document = client.get("/account/export.json").get_json()
+    text = json.dumps(document)
+    [category] = [c for c in document["categories"] if c["name"] == "Signed-in sessions"]
+    [record] = category["records"]
+    assert record["ip"] == "127.0.0.1" and record["device"]
+    assert "id_token" not in record and "token_hash" not in record
+    [row] = rows(db)
+    assert row.id_token.split(".")[1] not in text
+
+
+def test_closing_the_account_erases_its_sessions(app, client, person, db):
+    from webapp.closure.erasure import erase_account
+    from webapp.models import ClosureRequest
+
+    request = ClosureRequest(user_id=person.id, status="approved", due_on=utcnow().date())
+    db.add(request)
+    db.commit()
+    with app.test_request_context():
+        erase_account(db, request, db.get(User, person.id), [], utcnow())
+        db.commit()
+    assert rows(db) == []
+    assert client.get("/account").status_code == 302
+
+
+def test_privacy_purge_deletes_ended_and_expired_sessions_and_reduces_old_addresses(
+    app, client, person, provider_url, db
+):
+    from webapp import retention
+    from webapp.auth.sessions import Lifetimes, start
+
+    user = db.get(User, person.id)
+    now = utcnow()
+    limits = Lifetimes(absolute=timedelta(days=60))
+    _, old = start(
+        db, user, now=now - timedelta(days=31), lifetimes=limits, staff=False, ip="203.0.113.77"
+    )
+    old.last_active_at = now
+    _, idle = start(db, user, now=now - timedelta(hours=1), lifetimes=limits, staff=False)
+    _, expired = start(db, user, now=now - timedelta(days=2), lifetimes=Lifetimes(), staff=False)
+    expired.last_active_at = now
+    db.add_all([old, idle, expired])
+    db.commit()
+    client.post("/logout")  # the person's own session: ended
+    old_id = old.id
+    with app.app_context():
+        app.config.update(SESSION_MAX_DAYS=60)
+        reports = dict(retention.run_all(db, now))
+    assert "3 ended sessions deleted, 1 session IP" in reports["ended sessions"]
+    [kept] = rows(db)
+    assert (kept.id, kept.ip, kept.ip_reduced) == (old_id, "203.0.113.0/24", True)
