@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from tests.conftest import body_text, links_in, sign_in
-from webapp.auth.alerts import network_of
+from webapp.devices import network_of
 from webapp.models import AuditEvent, OutboxMessage, UserSession
 
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:120.0) Gecko/20100101 Firefox/120.0"

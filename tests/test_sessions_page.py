@@ -135,3 +135,13 @@ def test_an_ended_session_cannot_be_ended_twice(client, person, laptop, db):
     client.post("/account/security/sessions/end", data={"session": theirs})
     again = client.post("/account/security/sessions/end", data={"session": theirs})
     assert again.status_code == 422 and audit_actions(db) == ["session-signed-out"]
+
+
+def test_a_reduced_session_address_is_still_shown_as_its_network(client, person, laptop, db):
+    _mine, theirs = session_ids(db, person.id)
+    row = db.get(UserSession, theirs)
+    row.ip, row.ip_reduced = "203.0.113.0/24", True
+    db.add(row)
+    db.commit()
+    fragment = client.get("/account/security", headers=HX).get_data(as_text=True)
+    assert "203.0.113.0/24" in fragment

@@ -31,6 +31,13 @@ def reduce_ip(ip: str | None) -> str | None:
     return str(ipaddress.ip_network((address, prefix), strict=False))
 
 
+def network_of(ip: str | None) -> str | None:
+    """The network of a full address, or the network itself once an address was reduced."""
+    if ip and "/" in ip:
+        return ip
+    return reduce_ip(ip)
+
+
 @lru_cache(maxsize=2048)
 def device_summary(user_agent: str) -> str:
     """A readable summary of a browser's user agent: "Firefox 120 on Windows 10"."""

@@ -15,20 +15,13 @@ from flask import current_app, url_for
 from sqlmodel import Session, select
 
 from .. import timefmt, tokens
-from ..devices import device_summary, reduce_ip
+from ..devices import device_summary, network_of
 from ..mail import queue_email
 from ..models import OutboxMessage, SignIn, User, UserSession
 from ..preferences.lists import ACCOUNT
 
 #: Earlier sign-ins compared with a new one (newest first; the history keeps a year).
 KNOWN_LOOKBACK = 500
-
-
-def network_of(ip: str | None) -> str | None:
-    """The network of a full address, or the network itself once an address was reduced."""
-    if ip and "/" in ip:
-        return ip
-    return reduce_ip(ip)
 
 
 def is_known(db: Session, user_id: int, device: str, network: str | None, *, not_id: int) -> bool:

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from ..devices import reduce_addresses, reduce_ip
+from ..devices import network_of, reduce_addresses
 from ..models import User, UserSession
 
 #: Longest reference accepted from a cookie (a real one is 43 characters).
@@ -180,7 +180,7 @@ def live_sessions(
         SessionRow(
             id=row.id,  # type: ignore[arg-type]
             device=row.device or "Unknown device",
-            network=reduce_ip(row.ip),
+            network=network_of(row.ip),
             started=row.created_at,
             last_active=row.last_active_at,
             current=row.id == current_id,
