@@ -38,9 +38,8 @@ def test_the_close_page_says_what_is_kept_why_and_for_how_long(client, person):
     assert "Type CLOSE to confirm" in html
 
 
-def test_the_close_page_needs_a_recent_sign_in(client, person):
-    with client.session_transaction() as session:
-        session["auth_time"] -= 3600
+def test_the_close_page_needs_a_recent_sign_in(client, person, age_sign_in):
+    age_sign_in(3600)
     for response in (client.get("/account/close"), _ask(client)):
         assert response.status_code == 303
         assert "reauth=1" in response.headers["Location"]

@@ -36,7 +36,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=not development,
-        PERMANENT_SESSION_LIFETIME=timedelta(days=14),
+        PERMANENT_SESSION_LIFETIME=timedelta(days=app.config["SESSION_MAX_DAYS"]),
         MAX_CONTENT_LENGTH=1024 * 1024,
         TESTING=app.config["SENTRO_ENV"] == "testing",
     )
@@ -112,18 +112,15 @@ def _commands(app: Flask) -> None:
 
 
 def _login(app: Flask) -> None:
-    from .auth.service import load_user
+    from .auth import current
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None  # the provider's page says it all
-    # "basic" protection only hashes the client per request to clear `_fresh`, which nothing
-    # here reads (recent sign-in is judged by auth_time): spare every request the hash.
+    # Nothing reads `_fresh` (recent sign-in is judged by the session's auth_time), and the
+    # cookie holds no hash of the client: see webapp/auth/current.py.
     login_manager.session_protection = None
-
-    @login_manager.user_loader
-    def _load(session_id: str):
-        return load_user(db.session(), session_id)
+    current.init_app(app, login_manager)
 
 
 def _templates(app: Flask) -> None:

@@ -28,6 +28,7 @@ from .mail import OutboxMessage
 from .policy import PolicyAcknowledgement, PolicyVersion
 from .preferences import Campaign, Subscription, SubscriptionChange
 from .profile import PaymentCard, PendingEmailChange
+from .sessions import SeenLogoutToken, UserSession
 from .time import utcnow
 
 metadata = SQLModel.metadata
@@ -69,10 +70,12 @@ __all__ = [
     "PolicyVersion",
     "Retention",
     "RetentionHold",
+    "SeenLogoutToken",
     "SignIn",
     "Subscription",
     "SubscriptionChange",
     "User",
+    "UserSession",
     "metadata",
     "personal",
     "personal_columns",
