@@ -39,6 +39,9 @@ def make_engine(url: str) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Deleted and overwritten content is zeroed in the file, not only unlinked, so an
+        # erased value cannot be read back from free pages (see `checkpoint_after_commit`).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -46,6 +49,34 @@ def make_engine(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def checkpoint_after_commit(db: Session) -> None:
+    """Fold SQLite's write-ahead log into the file and empty it once `db` commits.
+
+    Until a checkpoint the WAL still holds every page as it was before an erasure; callers that
+    erase personal data ask for this so the old values do not outlive the commit there.
+    """
+    db.info[_CHECKPOINT] = True
+
+
+_CHECKPOINT = "sentro.checkpoint_after_commit"
+
+
+@event.listens_for(Session, "after_commit")
+def _checkpoint(db: Session) -> None:  # pragma: no cover - exercised through erasure tests
+    if not db.info.pop(_CHECKPOINT, False):
+        return
+    bind = db.get_bind()
+    if bind.dialect.name != "sqlite":
+        return  # PostgreSQL: VACUUM and backup retention, see the README
+    raw = bind.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor.close()
+    finally:
+        raw.close()
 
 
 def init_app(app: Flask) -> None:

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Table, delete, select, text, update
+from sqlalchemy import JSON, Column, Table, delete, select, update
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
+from ..db import checkpoint_after_commit
 from ..mail.purge import OUTBOX_RETENTION
 from ..models import (
     RETAIN,
@@ -243,9 +244,9 @@ def erase_account(
     """
     from ..mail import queue_email
 
-    if db.get_bind().dialect.name == "sqlite":
-        # Overwrite deleted content in the file too, not only unlink it from the b-tree.
-        db.execute(text("PRAGMA secure_delete = ON"))
+    # Every SQLite connection zeroes deleted content (webapp.db); the WAL's copies of the
+    # erased pages go at the checkpoint that follows the commit.
+    checkpoint_after_commit(db)
     plans = plan(db, user.id, holds, now)
     items = retained_items(plans)
     if user.email:
