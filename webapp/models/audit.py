@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
@@ -10,6 +11,23 @@ from sqlmodel import Field, SQLModel
 from ..crypto import Sealed
 from .datamap import DataCategory, personal
 from .time import utcnow
+
+#: How a change made by someone other than the person is named to them.
+ACTORS_AS_SEEN = {"staff": "Sentro staff"}
+
+
+def as_seen_by_person(record: dict[str, Any]) -> dict[str, Any]:
+    """An audit row as the person it is about sees it (export, your-data page, anything else).
+
+    Their own changes in full; anyone else's as "Sentro staff" (or "Sentro") with no address,
+    name or other detail of who did it: staff data is not given to customers.
+    """
+    if record.get("actor") == "self":
+        return record
+    seen = {**record, "actor": ACTORS_AS_SEEN.get(record.get("actor", ""), "Sentro")}
+    if "ip" in seen:
+        seen["ip"] = None
+    return seen
 
 
 class AuditEvent(SQLModel, table=True):
@@ -21,6 +39,7 @@ class AuditEvent(SQLModel, table=True):
             "privacy": DataCategory(
                 "Changes to your data",
                 purpose="To show you, and us, every change made to your information.",
+                extra={"export_row": as_seen_by_person},
             )
         }
     }
