@@ -6,11 +6,11 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from tests.populate import Populator, as_text, dump
 from webapp.closure import service
-from webapp.models import ClosureRequest, SignIn, User
+from webapp.models import ClosureRequest, Disclosure, OutboxMessage, SignIn, User
 
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 
@@ -69,3 +69,44 @@ def test_neither_the_sqlite_file_nor_its_wal_holds_an_erased_value(app, db, seed
         if planted not in kept and planted.encode() in content
     ]
     assert left == []
+
+
+def withhold_the_release(db: Session, person_id: int) -> Disclosure:
+    """Make the person's recorded release one withheld until well after the closure."""
+    release = db.exec(select(Disclosure).where(Disclosure.user_id == person_id)).one()
+    release.withheld_until = dt.date(2027, 6, 30)
+    db.add(release)
+    db.commit()
+    return release
+
+
+def test_a_withheld_release_is_kept_but_never_named_in_the_closure_email(app, db, seeded):
+    person_id, staff_id, tokens, rows = seeded
+    release = withhold_the_release(db, person_id)
+    assert approve_now(app, db, rows["closure_request"], staff_id).ok
+
+    email = db.exec(
+        select(OutboxMessage).where(OutboxMessage.template == "closure_completed")
+    ).one()
+    told = f"{email.subject} {email.text_body} {email.html_body}"
+    assert "Who received your information" not in told
+    for (table, _), planted in tokens.items():
+        assert table != "disclosure" or planted not in told
+    assert "2027-06-30" not in told
+
+    # Still kept, as the law requires, and recorded for staff and for the purge.
+    db.expire_all()
+    assert db.get(Disclosure, release.id).recipient == tokens[("disclosure", "recipient")]
+    items = db.get(ClosureRequest, rows["closure_request"]).retained_items
+    hidden = [i for i in items if i["table"] == "disclosure"]
+    assert hidden and all(i["shown_to_person"] is False for i in hidden)
+    assert all(i["rows"] == [release.id] for i in hidden)
+
+
+def test_a_release_shown_to_the_person_is_listed_in_the_closure_email(app, db, seeded):
+    _, staff_id, _, rows = seeded
+    assert approve_now(app, db, rows["closure_request"], staff_id).ok
+    email = db.exec(
+        select(OutboxMessage).where(OutboxMessage.template == "closure_completed")
+    ).one()
+    assert "Recipient (Who received your information)" in email.text_body

@@ -55,6 +55,8 @@ class TablePlan:
     delete_rows: bool
     erase: dict[str, Personal] = field(default_factory=dict)
     keep: dict[str, Keep] = field(default_factory=dict)
+    #: rows the person may not see yet (the table's `export_where`, e.g. a withheld release)
+    hidden: list[Any] = field(default_factory=list)
 
 
 def _primary_key(table: Table) -> Column:
@@ -114,8 +116,15 @@ def plan(db: Session, user_id: int, holds: list, now: dt.datetime) -> list[Table
     for table in reversed(user_linked_tables()):  # children before the tables they point at
         category = _category(table)
         pk = _primary_key(table)
-        rows = list(db.execute(select(pk).where(table.c[category.owner] == user_id)).scalars())
+        owned = table.c[category.owner] == user_id
+        rows = list(db.execute(select(pk).where(owned)).scalars())
         table_plan = TablePlan(table, rows, delete_rows=category.delete_rows_on_closure)
+        narrow = category.extra.get("export_where")
+        if narrow is not None and rows:
+            # The same filter the export applies: what the person may not see yet is erased
+            # or kept like the rest, but never named to them (see `shown_to_person`).
+            shown = set(db.execute(select(pk).where(owned, narrow(table, now))).scalars())
+            table_plan.hidden = [row for row in rows if row not in shown]
         for name, declaration in personal_columns(table).items():
             keep = _kept(table, name, declaration, holds, now.date())
             if keep is None:
@@ -129,22 +138,38 @@ def plan(db: Session, user_id: int, holds: list, now: dt.datetime) -> list[Table
 
 
 def retained_items(plans: list[TablePlan]) -> list[dict[str, Any]]:
-    """The record of what was kept: one item per kept column that holds any of the person's rows."""
-    return [
-        {
-            "table": p.table.name,
-            "column": name,
-            "category": _category(p.table).name,
-            "label": personal_columns(p.table)[name].label,
-            "basis": keep.basis,
-            "until": keep.until.isoformat(),
-            "rows": sorted(p.rows),
-            "purged_on": None,
-        }
-        for p in plans
-        if p.rows
-        for name, keep in sorted(p.keep.items())
-    ]
+    """The record of what was kept: one item per kept column that holds any of the person's rows.
+
+    Rows the person may not see yet (a withheld release) make items of their own, marked
+    ``shown_to_person: False``: kept and purged like the others, never named to the person.
+    """
+    items = []
+    for p in plans:
+        shown = [row for row in p.rows if row not in p.hidden]
+        for name, keep in sorted(p.keep.items()):
+            for rows, visible in ((shown, True), (p.hidden, False)):
+                if rows:
+                    items.append(_item(p.table, name, personal_columns(p.table)[name], keep, rows))
+                    items[-1]["shown_to_person"] = visible
+    return items
+
+
+def _item(table: Table, column: str, declaration: Personal, keep: Keep, rows: list) -> dict:
+    return {
+        "table": table.name,
+        "column": column,
+        "category": _category(table).name,
+        "label": declaration.label,
+        "basis": keep.basis,
+        "until": keep.until.isoformat(),
+        "rows": sorted(rows),
+        "purged_on": None,
+    }
+
+
+def shown_to_person(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The kept items the person may be told about (the closure email, any page of theirs)."""
+    return [item for item in items if item.get("shown_to_person", True)]
 
 
 def _is_unique(table: Table, column: Column) -> bool:
@@ -254,7 +279,7 @@ def erase_account(
             db,
             template="closure_completed",
             to=user.email,
-            context={"items": items, "closed_at": now, "request": request},
+            context={"items": shown_to_person(items), "closed_at": now, "request": request},
         )
         db.flush()
         items.append(
