@@ -110,3 +110,82 @@ def test_a_release_shown_to_the_person_is_listed_in_the_closure_email(app, db, s
         select(OutboxMessage).where(OutboxMessage.template == "closure_completed")
     ).one()
     assert "Recipient (Who received your information)" in email.text_body
+
+
+def unlisted(app, request: ClosureRequest, needle: str) -> list[str]:
+    """Each place in the database holding `needle` that the closure's kept list does not name."""
+    allowed = {(i["table"], i["column"], row) for i in request.retained_items for row in i["rows"]}
+    with app.extensions["sentro.engine"].connect() as connection:
+        tables = dump(connection)
+    return [
+        f"{table}.{column} row {row['id']}"
+        for table, found in tables.items()
+        for row in found
+        for column, value in row.items()
+        if needle in as_text(value) and (table, column, row.get("id")) not in allowed
+    ]
+
+
+@pytest.fixture
+def emailed_dave(db, seeded):
+    """The person is Dave, and the email we sent him greets him by name everywhere it can."""
+    person_id, *_ = seeded
+    dave = db.get(User, person_id)
+    dave.name = "Zwdave Kowhai"
+    db.add(dave)
+    sent = db.exec(select(OutboxMessage).where(OutboxMessage.user_id == person_id)).one()
+    sent.subject, sent.text_body = "Zwdave, your receipt", "Kia ora Zwdave Kowhai, thanks."
+    sent.html_body, sent.headers = "<p>Kia ora Zwdave Kowhai</p>", {"X-Greeting": "Zwdave"}
+    sent.last_error = "550 <zwdave@example.com> mailbox full"
+    db.add(sent)
+    db.commit()
+    return sent.id
+
+
+@pytest.mark.parametrize(
+    ("held", "kept_columns"),
+    [
+        ("outbox_message.template", {"template"}),
+        ("outbox_message.text_body", {"text_body"}),
+        (
+            "outbox_message",
+            {"to_addr", "subject", "text_body", "html_body", "headers", "template"}
+            | {"last_error", "sent_at"},
+        ),
+    ],
+)
+def test_a_hold_on_the_outbox_keeps_exactly_what_it_names_and_lists_every_kept_column(
+    app, db, seeded, emailed_dave, held, kept_columns
+):
+    _, staff_id, _, rows = seeded
+    with app.test_request_context():
+        assert service.add_hold(
+            db,
+            rows["closure_request"],
+            db.get(User, staff_id),
+            what=held,
+            legal_basis="Dispute 2026/7 about a receipt",
+            until="2027-01-31",
+            now=NOW,
+        ).ok
+    assert approve_now(app, db, rows["closure_request"], staff_id).ok
+    request = db.get(ClosureRequest, rows["closure_request"])
+    listed = {
+        i["column"]
+        for i in request.retained_items
+        if i["table"] == "outbox_message" and i["rows"] == [emailed_dave]
+    }
+    assert listed == kept_columns
+    assert unlisted(app, request, "Zwdave") == []
+    assert unlisted(app, request, "zwdave") == []
+
+
+def test_the_closure_email_itself_is_listed_column_by_column(app, db, seeded):
+    _, staff_id, _, rows = seeded
+    assert approve_now(app, db, rows["closure_request"], staff_id).ok
+    request = db.get(ClosureRequest, rows["closure_request"])
+    email = db.exec(
+        select(OutboxMessage).where(OutboxMessage.template == "closure_completed")
+    ).one()
+    listed = {i["column"] for i in request.retained_items if i["rows"] == [email.id]}
+    assert {"to_addr", "subject", "text_body", "html_body", "headers"} <= listed

@@ -167,6 +167,20 @@ def _item(table: Table, column: str, declaration: Personal, keep: Keep, rows: li
     }
 
 
+def _completion_email_items(outbox: Table, row: Any, now: dt.datetime) -> list[dict[str, Any]]:
+    """The closure email itself is kept until the outbox deletes it: every column, item by item."""
+    keep = Keep(
+        "So the confirmation can reach you; deleted 90 days after it is sent.",
+        (now + OUTBOX_RETENTION).date(),
+    )
+    items = []
+    for name, declaration in personal_columns(outbox).items():
+        item = _item(outbox, name, declaration, keep, [row])
+        item["label"] = f"The email confirming your account was closed: {declaration.label}"
+        items.append(item)
+    return items
+
+
 def shown_to_person(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The kept items the person may be told about (the closure email, any page of theirs)."""
     return [item for item in items if item.get("shown_to_person", True)]
@@ -282,18 +296,7 @@ def erase_account(
             context={"items": shown_to_person(items), "closed_at": now, "request": request},
         )
         db.flush()
-        items.append(
-            {
-                "table": message.__table__.name,
-                "column": "to_addr",
-                "category": _category(message.__table__).name,
-                "label": "The email confirming your account was closed",
-                "basis": "So the confirmation can reach you; deleted 90 days after it is sent.",
-                "until": (now + OUTBOX_RETENTION).date().isoformat(),
-                "rows": [message.id],
-                "purged_on": None,
-            }
-        )
+        items.extend(_completion_email_items(message.__table__, message.id, now))
     user.status = "closed"
     user.closed_at = now
     user.is_staff = False
