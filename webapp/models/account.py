@@ -9,7 +9,16 @@ from sqlalchemy import Column, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from ..crypto import Sealed
-from .datamap import ANONYMISE, ERASE, RETAIN, DataCategory, OnClosure, Retention, personal
+from .datamap import (
+    ANONYMISE,
+    ERASE,
+    RETAIN,
+    DataCategory,
+    IpAddress,
+    OnClosure,
+    Retention,
+    personal,
+)
 from .time import utcnow
 
 
@@ -150,7 +159,11 @@ class SignIn(SQLModel, table=True):
     )
     ip: str | None = Field(
         default=None,
-        sa_column=Column(Sealed(400), nullable=True, info=personal("IP address")),
+        sa_column=Column(
+            Sealed(400),
+            nullable=True,
+            info=personal("IP address", ip=IpAddress(recorded_at="at", delete_row=True)),
+        ),
     )
     user_agent: str = Field(
         default="", max_length=512, sa_column_kwargs={"info": personal("Browser (user agent)")}

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column
+from sqlalchemy import Column, false
 from sqlmodel import Field, SQLModel
 
 from ..crypto import Sealed
-from .datamap import DataCategory, personal
+from .datamap import DataCategory, IpAddress, personal
 from .time import utcnow
 
 #: How a change made by someone other than the person is named to them.
@@ -39,6 +39,8 @@ class AuditEvent(SQLModel, table=True):
             "privacy": DataCategory(
                 "Changes to your data",
                 purpose="To show you, and us, every change made to your information.",
+                retention="Until the account is closed; the IP address of a change in full for "
+                "30 days, then only its network, and none after 365 days.",
                 extra={"export_row": as_seen_by_person},
             )
         }
@@ -58,5 +60,10 @@ class AuditEvent(SQLModel, table=True):
         default="", max_length=120, sa_column_kwargs={"info": personal("After (masked)")}
     )
     ip: str | None = Field(
-        default=None, sa_column=Column(Sealed(400), nullable=True, info=personal("From IP address"))
+        default=None,
+        sa_column=Column(
+            Sealed(400), nullable=True, info=personal("From IP address", ip=IpAddress("at"))
+        ),
     )
+    #: True once `ip` holds only the network (see `webapp.addresses`).
+    ip_reduced: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
