@@ -26,9 +26,15 @@ def make_engine(url: str) -> Engine:
         # No ping round trip per checkout: a connection the server dropped fails its
         # request (503), and SQLAlchemy then discards the whole pool; recycling keeps idle
         # connections younger than any server or proxy idle timeout.
-        return create_engine(url, pool_recycle=1800, pool_size=5, max_overflow=5)
+        return create_engine(
+            url, pool_recycle=1800, pool_size=5, max_overflow=5, hide_parameters=True
+        )
 
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+    # hide_parameters: a database error's text (logged, shown in tracebacks) never carries
+    # the row's values, such as an email address.
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 15}, hide_parameters=True
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # pragma: no cover - driver hook
