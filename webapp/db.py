@@ -14,6 +14,8 @@ from sqlmodel import Session, create_engine
 
 #: What a failing database raises; pages answer 503 for these (see `errors.py`).
 DatabaseUnavailable = (OperationalError, InterfaceError, PoolTimeout)
+#: How long an SQLite statement waits for a lock, and a checkpoint after erasure for readers.
+BUSY_TIMEOUT_MS, CHECKPOINT_WAIT_MS = 15_000, 2_000
 
 
 def make_engine(url: str) -> Engine:
@@ -43,7 +45,7 @@ def make_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # Deleted and overwritten content is zeroed in the file, not only unlinked, so an
         # erased value cannot be read back from free pages (see `checkpoint_after_commit`).
@@ -71,16 +73,23 @@ _CHECKPOINT = "sentro.checkpoint_after_commit"
 
 @event.listens_for(Session, "after_commit")
 def _checkpoint(db: Session) -> None:  # pragma: no cover - exercised through erasure tests
-    if not db.info.pop(_CHECKPOINT, False):
-        return
+    if not db.info.get(_CHECKPOINT) or db.in_nested_transaction():
+        return  # a savepoint's release: the enclosing transaction still holds the write lock
+    del db.info[_CHECKPOINT]
     bind = db.get_bind()
     if bind.dialect.name != "sqlite":
         return  # PostgreSQL: VACUUM and backup retention, see the README
     raw = bind.raw_connection()
     try:
         cursor = raw.cursor()
-        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        cursor.close()
+        # Wait for readers of an older snapshot a little, not the full busy timeout: if one
+        # is still reading, the next erasure's or the daily purge's checkpoint finishes this.
+        cursor.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+        try:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cursor.close()
     finally:
         raw.close()
 
