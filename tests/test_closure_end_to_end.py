@@ -121,6 +121,14 @@ def test_a_closure_end_to_end_leaks_nothing(app, db, dave, staff_client, databas
         for secret in (*STAFF_DETAILS, *WITHHELD.values(), WITHHELD_UNTIL):
             assert secret not in body, f"{secret!r} in {path}"
 
+    db.rollback()  # read what the requests committed since
+    mail_to_dave = db.exec(select(OutboxMessage).where(OutboxMessage.user_id == person.id)).all()
+    assert {m.template for m in mail_to_dave} >= {"inquiry_received", "inquiry_answered"}
+    for message in mail_to_dave:
+        sent = f"{message.subject}\n{message.text_body}\n{message.html_body}\n{message.headers}"
+        for secret in (*STAFF_DETAILS, *WITHHELD.values(), WITHHELD_UNTIL):
+            assert secret not in sent, f"{secret!r} in the {message.template} email"
+
     # Approved with the grace period; the daily purge after it erases the account.
     assert staff.post(f"/staff/closures/{request.id}/approve").status_code == 303
     db.rollback()  # the purge runs in a transaction of its own, as `privacy purge` does
