@@ -26,9 +26,12 @@ def upgrade() -> None:
             batch_op.add_column(
                 sa.Column('ip_reduced', sa.Boolean(), server_default=sa.false(), nullable=False)
             )
+    # The daily purge looks addresses up by their time.
+    op.create_index(op.f('ix_audit_event_at'), 'audit_event', ['at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_audit_event_at'), table_name='audit_event')
     for table in TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column('ip_reduced')

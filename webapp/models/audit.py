@@ -48,7 +48,10 @@ class AuditEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
-    at: datetime = Field(default_factory=utcnow, sa_column_kwargs={"info": personal("When")})
+    #: Indexed: `privacy purge` finds the addresses past their full period by it.
+    at: datetime = Field(
+        default_factory=utcnow, index=True, sa_column_kwargs={"info": personal("When")}
+    )
     actor: str = Field(max_length=16, sa_column_kwargs={"info": personal("Changed by")})
     actor_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     action: str = Field(max_length=64, sa_column_kwargs={"info": personal("What happened")})
