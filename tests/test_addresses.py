@@ -91,3 +91,37 @@ def test_after_privacy_purge_no_full_address_outlives_the_full_period(
                 assert network.prefixlen == 24 and ipaddress.ip_address(address) in network, where
             else:
                 assert stored is None, where
+
+
+def test_an_address_a_retention_hold_keeps_stays_as_it_was_until_the_hold_ends(app, db):
+    from webapp.closure import service
+    from webapp.models import SignIn, User
+
+    with app.extensions["sentro.engine"].begin() as connection:
+        populator = Populator(connection, NOW - dt.timedelta(days=40), marker="ziph")
+        person_id = populator.person()
+    sign_in = db.get(SignIn, populator.rows["sign_in"])
+    sign_in.ip = "192.0.2.55"
+    db.add(sign_in)
+    staff = User(issuer="https://id.test", subject="s-h", email="sh@sentro.co", is_staff=True)
+    db.add(staff)
+    db.commit()
+    with app.test_request_context():
+        assert service.add_hold(
+            db,
+            populator.rows["closure_request"],
+            staff,
+            what="sign_in.ip",
+            legal_basis="Police production order 2026/55",
+            until=(NOW + dt.timedelta(days=500)).date().isoformat(),
+            now=NOW,
+        ).ok
+        assert service.approve(
+            db, populator.rows["closure_request"], staff, grace_days=0, now=NOW
+        ).ok
+    db.rollback()
+    with app.app_context():
+        retention.run_all(db, NOW + dt.timedelta(days=400))  # past full period and retention
+    db.expire_all()
+    held = db.get(SignIn, populator.rows["sign_in"])
+    assert (held.user_id, held.ip, held.ip_reduced) == (person_id, "192.0.2.55", False)

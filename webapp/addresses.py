@@ -4,7 +4,8 @@ A column declared ``personal(..., ip=IpAddress(...))`` keeps its address in full
 SIGNIN_IP_FULL_DAYS after the row's time, then holds only its network (IPv4 /24, IPv6 /48);
 after SIGNIN_RETENTION_DAYS the address goes (or its whole row, when the declaration says so).
 `privacy purge` applies this to every such column, with no code per table: a table added
-later is covered by declaring its column. Addresses are sealed at rest
+later is covered by declaring its column. Rows a retention hold keeps after a closure stay as
+they are until the hold ends (then the closure's own purge removes them). Addresses are sealed at rest
 (`webapp.crypto.Sealed`) before and after the reduction.
 """
 
@@ -19,7 +20,7 @@ from flask import current_app
 from sqlalchemy import Table, bindparam, delete, select, update
 from sqlmodel import Session
 
-from .models import IpAddress, metadata, personal_columns
+from .models import ClosureRequest, IpAddress, metadata, personal_columns
 from .retention import purge_step
 
 #: Rows reduced per statement by the purge.
@@ -84,36 +85,58 @@ def address_columns() -> list[tuple[Table, str, IpAddress]]:
     ]
 
 
+def held_rows(db: Session, now: datetime) -> dict[tuple[str, str], set[Any]]:
+    """Rows a closed account's retention hold still keeps, by (table, column).
+
+    A hold keeps what it names, as it was, until its date; the closure's purge then removes it.
+    """
+    held: dict[tuple[str, str], set[Any]] = {}
+    today = now.date().isoformat()
+    query = select(ClosureRequest.retained_items).where(ClosureRequest.status == "completed")
+    for items in db.execute(query).scalars():
+        for item in items:
+            if not item.get("purged_on") and item["until"] >= today:
+                held.setdefault((item["table"], item["column"]), set()).update(item["rows"])
+    return held
+
+
 def purge_addresses(db: Session, now: datetime, policy: IpPolicy) -> str:
     """Reduce full addresses past the full period and remove them past retention (not committed)."""
     reports = []
+    held = held_rows(db, now)
     for table, column, rule in address_columns():
-        removed = _remove_expired(
-            db, table, column, rule, now - timedelta(days=policy.retention_days)
-        )
-        reduced = _reduce(db, table, column, rule, now - timedelta(days=policy.full_days))
+        (pk,) = table.primary_key.columns
+        kept = set().union(*(held.get((table.name, c.name), set()) for c in table.columns))
+        unheld = [pk.not_in(sorted(kept))] if kept else []
+        cutoff = now - timedelta(days=policy.retention_days)
+        removed = _remove_expired(db, table, column, rule, cutoff, unheld)
+        reduced = _reduce(db, table, column, rule, now - timedelta(days=policy.full_days), unheld)
         gone = "rows deleted" if rule.delete_row else "addresses removed"
         reports.append(f"{table.name}.{column}: {removed} {gone}, {reduced} reduced")
     return "; ".join(reports)
 
 
-def _remove_expired(db: Session, table: Table, column: str, rule: IpAddress, cutoff) -> int:
+def _remove_expired(
+    db: Session, table: Table, column: str, rule: IpAddress, cutoff: datetime, unheld: list
+) -> int:
     recorded_at = table.c[rule.recorded_at]
     if rule.delete_row:
-        return db.execute(delete(table).where(recorded_at <= cutoff)).rowcount
+        return db.execute(delete(table).where(recorded_at <= cutoff, *unheld)).rowcount
     values: dict[str, Any] = {column: None}
     if rule.reduced is not None:
         values[rule.reduced] = True
-    statement = update(table).where(recorded_at <= cutoff, table.c[column].is_not(None))
+    statement = update(table).where(recorded_at <= cutoff, table.c[column].is_not(None), *unheld)
     return db.execute(statement.values(**values)).rowcount
 
 
-def _reduce(db: Session, table: Table, column: str, rule: IpAddress, before: datetime) -> int:
+def _reduce(
+    db: Session, table: Table, column: str, rule: IpAddress, before: datetime, unheld: list
+) -> int:
     """Replace each full address recorded before `before` by its network, in batches."""
     (pk,) = table.primary_key.columns
     address = table.c[column]
     values: dict[str, Any] = {column: bindparam("network", type_=address.type)}
-    due = [table.c[rule.recorded_at] <= before, address.is_not(None)]
+    due = [table.c[rule.recorded_at] <= before, address.is_not(None), *unheld]
     if rule.reduced is not None:
         values[rule.reduced] = True
         due.append(table.c[rule.reduced].is_(False))
