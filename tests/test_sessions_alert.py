@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from tests.conftest import body_text, links_in, sign_in
-from webapp.devices import network_of
+from webapp.addresses import reduce_ip
 from webapp.models import AuditEvent, OutboxMessage, UserSession
 
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:120.0) Gecko/20100101 Firefox/120.0"
@@ -140,7 +140,7 @@ def test_a_link_for_another_persons_session_ends_nothing(
     [("203.0.113.9", "203.0.113.0/24"), ("203.0.113.0/24", "203.0.113.0/24"), (None, None)],
 )
 def test_a_reduced_address_is_compared_as_its_network(stored, network):
-    assert network_of(stored) == network
+    assert reduce_ip(stored) == network
 
 
 def test_the_alert_is_queued_once_in_the_outbox(browser, db):

@@ -13,7 +13,7 @@ from flask_login import LoginManager
 from werkzeug.routing import IntegerConverter, Map
 
 from . import config as config_module
-from . import crypto, db, errors, navigation, security
+from . import crypto, db, errors, logsafe, navigation, security
 from .pages import htmx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +41,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         TESTING=app.config["SENTRO_ENV"] == "testing",
     )
     _logging(app)
+    logsafe.init_app(app)
 
     crypto.configure(app.config["DATA_ENCRYPTION_KEYS"], app.config["SECRET_KEY"])
     db.init_app(app)
@@ -138,6 +139,7 @@ class _RequestIdFilter(logging.Filter):
 def _logging(app: Flask) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(_RequestIdFilter())
+    handler.addFilter(logsafe.RedactingFilter())  # no token, full address or email, ever
     handler.setFormatter(
         logging.Formatter(
             "%(asctime)s level=%(levelname)s request=%(request_id)s %(name)s: %(message)s"

@@ -15,7 +15,8 @@ from flask import current_app, url_for
 from sqlmodel import Session, select
 
 from .. import timefmt, tokens
-from ..devices import device_summary, network_of
+from ..addresses import reduce_ip
+from ..devices import device_summary
 from ..mail import queue_email
 from ..models import OutboxMessage, SignIn, User, UserSession
 from ..preferences.lists import ACCOUNT
@@ -33,7 +34,7 @@ def is_known(db: Session, user_id: int, device: str, network: str | None, *, not
         .limit(KNOWN_LOOKBACK)
     ).all()
     return any(
-        device_summary(agent) == device and network_of(ip) == network for agent, ip in earlier
+        device_summary(agent) == device and reduce_ip(ip) == network for agent, ip in earlier
     )
 
 
@@ -47,7 +48,7 @@ def new_sign_in(
     db: Session, user: User, record: SignIn, row: UserSession, *, now: datetime
 ) -> bool:
     """Queue the alert in `db`'s transaction when this sign-in is from somewhere new."""
-    network = network_of(record.ip)
+    network = reduce_ip(record.ip)
     if not user.email or is_known(db, user.id, row.device, network, not_id=record.id):  # type: ignore[arg-type]
         return False
     device_key = hashlib.sha256(row.device.encode()).hexdigest()[:16]

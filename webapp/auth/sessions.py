@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from ..devices import network_of, reduce_addresses
+from ..addresses import reduce_ip
 from ..models import User, UserSession
 
 #: Longest reference accepted from a cookie (a real one is 43 characters).
@@ -180,7 +180,7 @@ def live_sessions(
         SessionRow(
             id=row.id,  # type: ignore[arg-type]
             device=row.device or "Unknown device",
-            network=network_of(row.ip),
+            network=reduce_ip(row.ip),
             started=row.created_at,
             last_active=row.last_active_at,
             current=row.id == current_id,
@@ -235,8 +235,8 @@ def end_others(db: Session, user: User, keep_id: int | None, *, now: datetime) -
     )
 
 
-def purge(db: Session, now: datetime, lifetimes: Lifetimes, *, full_ip_days: int) -> str:
-    """Delete ended and expired sessions; reduce full IPs older than `full_ip_days`."""
+def purge(db: Session, now: datetime, lifetimes: Lifetimes) -> str:
+    """Delete ended and expired sessions (their addresses follow `webapp.addresses` meanwhile)."""
     table = UserSession.__table__  # type: ignore[attr-defined]
     stale_generation = (
         select(User.id)
@@ -253,5 +253,4 @@ def purge(db: Session, now: datetime, lifetimes: Lifetimes, *, full_ip_days: int
             )
         )
     ).rowcount
-    reduced = reduce_addresses(db, table, table.c.created_at, now - timedelta(days=full_ip_days))
-    return f"{deleted} ended sessions deleted, {reduced} session IP addresses reduced"
+    return f"{deleted} ended sessions deleted"

@@ -9,7 +9,16 @@ from sqlalchemy import Column, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from ..crypto import Sealed
-from .datamap import ANONYMISE, ERASE, RETAIN, DataCategory, OnClosure, Retention, personal
+from .datamap import (
+    ANONYMISE,
+    ERASE,
+    RETAIN,
+    DataCategory,
+    IpAddress,
+    OnClosure,
+    Retention,
+    personal,
+)
 from .time import utcnow
 
 
@@ -99,7 +108,9 @@ class User(SQLModel, table=True):
     status: str = Field(default="active", max_length=16)  # active | closed
     session_generation: int = 0
     created_at: datetime = Field(default_factory=utcnow)
-    last_sign_in_at: datetime | None = None
+    last_sign_in_at: datetime | None = Field(
+        default=None, sa_column_kwargs={"info": personal("Last sign-in")}
+    )
     closed_at: datetime | None = None
     #: the current privacy choices in short (see webapp/consent/service.py), kept beside the
     #: ConsentChoice history so pages know them without another query
@@ -148,11 +159,18 @@ class SignIn(SQLModel, table=True):
     )
     ip: str | None = Field(
         default=None,
-        sa_column=Column(Sealed(400), nullable=True, info=personal("IP address")),
+        sa_column=Column(
+            Sealed(400),
+            nullable=True,
+            info=personal("IP address", ip=IpAddress(recorded_at="at", delete_row=True)),
+        ),
     )
     user_agent: str = Field(
         default="", max_length=512, sa_column_kwargs={"info": personal("Browser (user agent)")}
     )
-    auth_time: datetime | None = None
+    auth_time: datetime | None = Field(
+        default=None,
+        sa_column_kwargs={"info": personal("When you authenticated at the provider")},
+    )
     #: True once `ip` holds only the network (/24 or /48), after SIGNIN_IP_FULL_DAYS.
     ip_reduced: bool = Field(default=False, sa_column_kwargs={"server_default": false()})

@@ -8,7 +8,7 @@ from sqlalchemy import Column, false
 from sqlmodel import Field, SQLModel
 
 from ..crypto import Sealed
-from .datamap import DataCategory, personal
+from .datamap import DataCategory, IpAddress, personal
 from .time import utcnow
 
 
@@ -50,7 +50,11 @@ class UserSession(SQLModel, table=True):
     )
     ip: str | None = Field(
         default=None,
-        sa_column=Column(Sealed(400), nullable=True, info=personal("IP address of the session")),
+        sa_column=Column(
+            Sealed(400),
+            nullable=True,
+            info=personal("IP address of the session", ip=IpAddress(recorded_at="created_at")),
+        ),
     )
     #: True once `ip` holds only the network (/24 or /48), on the sign-in IP schedule.
     ip_reduced: bool = Field(default=False, sa_column_kwargs={"server_default": false()})

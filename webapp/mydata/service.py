@@ -8,7 +8,9 @@ number of statements and the same memory. The JSON form is documented in
 docs/export-schema.md (schema version 1).
 
 A table may narrow what the person sees with ``DataCategory(extra={"export_where": fn})``:
-``fn(table, now)`` returns a SQL condition (for example, a disclosure withheld until a date).
+``fn(table, now)`` returns a SQL condition (for example, a disclosure withheld until a date);
+and shape each record the person sees with ``extra={"export_row": fn}``, ``fn(record)``
+returning the record as shown (for example, a staff member's action without their address).
 """
 
 from __future__ import annotations
@@ -88,10 +90,13 @@ def _records(db: Session, source: _Source, user_id: int, now: datetime) -> Itera
         .where(*conditions)
         .order_by(*table.primary_key.columns)
     )
+    shape: Callable[[dict[str, Any]], dict[str, Any]] | None = source.category.extra.get(
+        "export_row"
+    )
     result = db.execute(statement, execution_options={"yield_per": BATCH_ROWS})
     try:
         for row in result.mappings():
-            yield dict(row)
+            yield dict(row) if shape is None else shape(dict(row))
     finally:
         result.close()
 

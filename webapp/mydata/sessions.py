@@ -84,9 +84,4 @@ def session_from_link(db: Session, user: User, token: str) -> UserSession | None
 @purge_step("ended sessions")
 def _purge(db: Session, now: datetime) -> str:
     config = current_app.config
-    return sessions.purge(
-        db,
-        now,
-        sessions.Lifetimes.from_config(config),
-        full_ip_days=config["SIGNIN_IP_FULL_DAYS"],
-    )
+    return sessions.purge(db, now, sessions.Lifetimes.from_config(config))

@@ -1,56 +1,27 @@
 """Sign-in history: what a person sees of their sign-ins, and how long their IP addresses live.
 
 An IP address is kept in full for SIGNIN_IP_FULL_DAYS, then reduced to its network (IPv4 /24,
-IPv6 /48), and the sign-in is deleted after SIGNIN_RETENTION_DAYS; `privacy purge` does both.
-The address is sealed at rest (`webapp.crypto.Sealed`) before and after the reduction.
+IPv6 /48), and the sign-in is deleted after SIGNIN_RETENTION_DAYS: the site's one rule for
+addresses, declared on the column and applied by `privacy purge` (`webapp.addresses`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
-from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from .. import audit
+from ..addresses import IpPolicy
 from ..auth.service import end_all_sessions
-from ..devices import device_summary, reduce_addresses, reduce_ip  # noqa: F401 (re-exported)
+from ..devices import device_summary
 from ..models import SignIn, User
-from ..retention import purge_step
 
 PER_PAGE = 20
 #: Pages beyond this are refused as nonsense rather than asked of the database.
 MAX_PAGE = 10_000
-
-
-@dataclass(frozen=True)
-class IpPolicy:
-    """How long a sign-in keeps its full IP address, and how long the sign-in is kept."""
-
-    full_days: int = 30
-    retention_days: int = 365
-
-    def __post_init__(self) -> None:
-        if not 0 < self.full_days <= self.retention_days:
-            raise ValueError(
-                "SIGNIN_IP_FULL_DAYS must be positive and within SIGNIN_RETENTION_DAYS"
-            )
-
-    @classmethod
-    def from_config(cls, config: Any) -> IpPolicy:
-        """The policy the site is configured with."""
-        return cls(config["SIGNIN_IP_FULL_DAYS"], config["SIGNIN_RETENTION_DAYS"])
-
-    def reduce_on(self, signed_in_at: datetime) -> datetime:
-        """When the full address of a sign-in at `signed_in_at` is reduced to its network."""
-        return signed_in_at + timedelta(days=self.full_days)
-
-    def delete_on(self, signed_in_at: datetime) -> datetime:
-        """When a sign-in at `signed_in_at` is deleted."""
-        return signed_in_at + timedelta(days=self.retention_days)
 
 
 @dataclass(frozen=True)
@@ -137,18 +108,3 @@ def report_not_me_everywhere(db: Session, user: User) -> None:
     """The person does not recognise their account's activity: end every session, audited."""
     audit.record(db, user_id=user.id, action="sign-in-not-recognised", field="all sessions")  # type: ignore[arg-type]
     end_all_sessions(db, user, reason="not-me")
-
-
-def purge_sign_ins(db: Session, now: datetime, policy: IpPolicy) -> str:
-    """Delete sign-ins past retention and reduce full IPs past the full period (not committed)."""
-    table = SignIn.__table__  # type: ignore[attr-defined]
-    deleted = db.execute(
-        delete(table).where(table.c.at <= now - timedelta(days=policy.retention_days))
-    ).rowcount
-    reduced = reduce_addresses(db, table, table.c.at, now - timedelta(days=policy.full_days))
-    return f"{deleted} sign-ins deleted, {reduced} IP addresses reduced to their network"
-
-
-@purge_step("sign-in IP addresses")
-def _purge(db: Session, now: datetime) -> str:
-    return purge_sign_ins(db, now, IpPolicy.from_config(current_app.config))
