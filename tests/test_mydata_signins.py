@@ -48,7 +48,7 @@ def test_the_page_lists_sign_ins_newest_first_with_ip_device_and_dates(client, p
     html = client.get("/account/security").get_data(as_text=True)
     assert html.index("127.0.0.1") < html.index("2001:db8::5")  # today's first
     assert "Firefox 120 on Windows 10" in html
-    assert "2 January 2025, 03:04 UTC" in html
+    assert "2 January 2025, 16:04 NZDT" in html  # 03:04 UTC, shown in Pacific/Auckland
     assert "Full address until 1 February 2025" in html
     assert "Deleted on 2 January 2026" in html
 

@@ -31,6 +31,7 @@ from ..models import (
     privacy_of,
     user_linked_tables,
 )
+from ..timefmt import zone_of
 
 
 class ErasureError(RuntimeError):
@@ -253,7 +254,12 @@ def erase_account(
             db,
             template="closure_completed",
             to=user.email,
-            context={"items": items, "closed_at": now, "request": request},
+            context={
+                "items": items,
+                "closed_at": now,
+                "request": request,
+                "time_zone": zone_of(user),
+            },
         )
         db.flush()
         items.append(
