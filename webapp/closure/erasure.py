@@ -97,6 +97,24 @@ def retained_by_law() -> list[dict[str, Any]]:
     ]
 
 
+def kept_by_category() -> list[dict[str, Any]]:
+    """What closure keeps, by category: each reason and period said once, with what it covers."""
+    grouped: dict[str, dict[tuple[str, int], list[str]]] = {}
+    for item in retained_by_law():
+        reasons = grouped.setdefault(item["category"], {})
+        reasons.setdefault((item["basis"], item["days"]), []).append(item["label"])
+    return [
+        {
+            "category": category,
+            "reasons": [
+                {"basis": basis, "days": days, "labels": labels}
+                for (basis, days), labels in reasons.items()
+            ],
+        }
+        for category, reasons in grouped.items()
+    ]
+
+
 def _kept(table: Table, column: str, declaration: Personal, holds, today: dt.date) -> Keep | None:
     keeps = []
     if declaration.on_closure is RETAIN and declaration.retention is not None:
