@@ -58,6 +58,7 @@ def _render(group: str | None, *, editing: bool = False, status: int = 200, **co
         "editing_group": group if editing else None,
         "as_fragment": fragment,
         "account_url": current_app.config["OIDC_ACCOUNT_URL"],
+        "current_time": utcnow(),  #: shown beside the time zone, in it
         **context,
     }
     if group is None:
@@ -237,5 +238,4 @@ def _provider_name(issuer: str) -> str:
 
 bp.add_app_template_global(forms.countries, "countries")
 bp.add_app_template_global(forms.time_zones, "time_zone_choices")
-bp.add_app_template_global(utcnow, "now")
 bp.add_app_template_filter(forms.zone_label, "zone_name")
