@@ -264,3 +264,44 @@ def test_the_audit_in_the_export_names_staff_only_as_sentro_staff(client, staff_
     assert {(r["actor"], r["ip"]) for r in by_staff} == {("Sentro staff", None)}
     [own] = [r for r in audit["records"] if r["action"] == "inquiry.opened"]
     assert (own["actor"], own["ip"]) == ("self", OWN_IP)
+
+
+# --- email preferences: a list never switched still has a standing --------------------------
+
+
+def _subscriptions(document: dict) -> dict[str, dict]:
+    category = next(c for c in document["categories"] if c["table"] == "subscription")
+    return {record["list_id"]: record for record in category["records"]}
+
+
+def test_lists_on_by_default_are_in_the_export_though_never_switched(client, person):
+    """Regression: "Email preferences: Nothing held" while the default-on lists were on."""
+    held = _subscriptions(client.get("/account/export.json").get_json())
+    assert held["policy-updates"] == {
+        "list_id": "policy-updates",
+        "subscribed": True,
+        "changed_at": None,
+        "changed_via": "default",
+    }
+    assert held["service-updates"]["subscribed"] is True
+    assert held["offers"]["subscribed"] is False
+
+
+def test_a_list_the_person_switched_shows_their_choice_once(client, person, db):
+    from webapp.preferences import set_subscription
+
+    set_subscription(db, person.id, "service-updates", False, "page")
+    held = _subscriptions(client.get("/account/export.json").get_json())
+    assert held["service-updates"]["subscribed"] is False
+    assert held["service-updates"]["changed_via"] == "page"
+    document = client.get("/account/export.json").get_json()
+    category = next(c for c in document["categories"] if c["table"] == "subscription")
+    assert [r["list_id"] for r in category["records"]].count("service-updates") == 1
+
+
+def test_the_page_shows_the_lists_a_new_person_is_on(client, person):
+    html = client.get("/account/your-data").get_data(as_text=True)
+    section = html[html.index('id="category-subscription"') :]
+    section = section[: section.index("</section>")]
+    assert "Nothing held" not in section
+    assert "policy-updates" in section and "Yes" in section

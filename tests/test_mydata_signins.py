@@ -43,7 +43,7 @@ def test_the_page_lists_sign_ins_newest_first_with_ip_device_and_dates(client, p
     html = client.get("/account/security").get_data(as_text=True)
     assert html.index("127.0.0.1") < html.index("2001:db8::5")  # today's first
     assert "Firefox 120 on Windows 10" in html
-    assert "2 January 2025, 03:04 UTC" in html
+    assert "2 January 2025, 16:04 NZDT" in html
     # The keeping rules are said once for the page, not repeated on every row.
     assert html.count("We keep the full IP address for") == 1
     assert "Full address until" not in html and "Deleted on" not in html

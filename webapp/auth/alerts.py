@@ -67,7 +67,7 @@ def new_sign_in(
             "name": user.preferred_name or user.name,
             "device": row.device,
             "network": network or "an unknown network",
-            "when": timefmt.local(now, user),
+            "when": timefmt.moment(now, timefmt.zone_of(user)),
             "end_url": end_session_url(row),
             "security_url": current_app.config["BASE_URL"] + url_for("mydata.security"),
         },

@@ -32,6 +32,7 @@ from ..models import (
     privacy_of,
     user_linked_tables,
 )
+from ..timefmt import zone_of
 
 
 class ErasureError(RuntimeError):
@@ -96,6 +97,24 @@ def retained_by_law() -> list[dict[str, Any]]:
         for table in user_linked_tables()
         for declaration in personal_columns(table).values()
         if declaration.on_closure is RETAIN and declaration.retention is not None
+    ]
+
+
+def kept_by_category() -> list[dict[str, Any]]:
+    """What closure keeps, by category: each reason and period said once, with what it covers."""
+    grouped: dict[str, dict[tuple[str, int], list[str]]] = {}
+    for item in retained_by_law():
+        reasons = grouped.setdefault(item["category"], {})
+        reasons.setdefault((item["basis"], item["days"]), []).append(item["label"])
+    return [
+        {
+            "category": category,
+            "reasons": [
+                {"basis": basis, "days": days, "labels": labels}
+                for (basis, days), labels in reasons.items()
+            ],
+        }
+        for category, reasons in grouped.items()
     ]
 
 
@@ -293,7 +312,12 @@ def erase_account(
             db,
             template="closure_completed",
             to=user.email,
-            context={"items": shown_to_person(items), "closed_at": now, "request": request},
+            context={
+                "items": shown_to_person(items),
+                "closed_at": now,
+                "request": request,
+                "time_zone": zone_of(user),
+            },
         )
         db.flush()
         items.extend(_completion_email_items(message.__table__, message.id, now))

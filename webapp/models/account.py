@@ -102,6 +102,15 @@ class User(SQLModel, table=True):
     country: str = Field(  # ISO 3166-1 alpha-2
         default="", max_length=2, sa_column_kwargs=_profile("Country", ERASE)
     )
+    #: IANA name of the zone the person reads times in (webapp/timefmt.py).
+    time_zone: str = Field(
+        default="Pacific/Auckland",
+        max_length=64,
+        sa_column_kwargs={
+            "info": personal("Time zone for dates and times", correctable=True, on_closure=ERASE),
+            "server_default": "Pacific/Auckland",
+        },
+    )
     #: Bumped by every change to the profile, so a save can refuse to overwrite a newer one.
     profile_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     is_staff: bool = False
