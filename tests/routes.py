@@ -91,14 +91,14 @@ def rule_id(rule: Rule) -> str:
     return f"{rule.endpoint}:{rule.rule}"
 
 
+def walked_rules() -> list[Rule]:
+    """Every GET rule the populated-site walkers open."""
+    return [r for r in rules() if "GET" in methods(r) and r.endpoint not in UNWALKED]
+
+
 def walked(site) -> list[tuple[Rule, str]]:
     """(rule, path) for every GET page of the populated site, variables filled from its data."""
-    return [
-        (rule, path)
-        for rule in rules()
-        if "GET" in methods(rule) and rule.endpoint not in UNWALKED
-        for path in site.path(rule)
-    ]
+    return [(rule, path) for rule in walked_rules() for path in site.path(rule)]
 
 
 def get_pages() -> list[Rule]:
