@@ -158,8 +158,8 @@ class Site:
     """A site with realistic data in every table, and the URL variables to open every page."""
 
     person_id: int
-    #: endpoint -> its URL variables, filled from the data
-    values: dict[str, dict[str, object]] = field(default_factory=dict)
+    #: endpoint -> its URL variables, filled from the data (a list: the page is opened for each)
+    values: dict[str, dict[str, object] | list[dict[str, object]]] = field(default_factory=dict)
     #: the settings its app was built with (a live server of the same site uses them too)
     settings: dict[str, object] = field(default_factory=dict)
 
@@ -167,7 +167,10 @@ class Site:
         """Every path of `rule` this site can open (each value of an `any(...)` converter)."""
         from tests.routes import fill, params
 
-        options: list[dict[str, object]] = [dict(self.values.get(rule.endpoint, {}))]
+        known = self.values.get(rule.endpoint, {})
+        options: list[dict[str, object]] = (
+            [dict(v) for v in known] if isinstance(known, list) else [dict(known)]
+        )
         for converter, name in params(rule):
             if converter == "any" and name not in options[0]:
                 choices = [c.strip().strip("'\"") for c in _any_args(rule, name)]
@@ -250,13 +253,14 @@ def populate_site(app, provider_url: str, sign_in) -> Site:
             session.add(other)
             session.flush()
             closure.request_closure(session, other, confirmation="CLOSE")
-            inquiries.open_inquiry(
+            opened = inquiries.open_inquiry(
                 session,
                 other,
                 kind=("access", "other", "disclosure")[n],
                 subject=f"Question {n + 1} about my information",
                 message="Which companies have you shared my details with this year?",
             )
+            open_inquiry_id = opened.inquiry.id
     c = str(correction.id)
     for path, form in (
         (f"/staff/privacy-requests/{access.id}/answer", {"body": "Attached are your two calls."}),
@@ -309,7 +313,10 @@ def populate_site(app, provider_url: str, sign_in) -> Site:
             person_id=person_id,
             values={
                 "inquiries.thread": {"inquiry_id": access.id},
-                "inquiries_staff.show": {"inquiry_id": correction.id},
+                "inquiries_staff.show": [
+                    {"inquiry_id": correction.id},  # refused, with a statement of correction
+                    {"inquiry_id": open_inquiry_id},  # open: every staff form on the page
+                ],
                 "closure_staff.case": {"request_id": closure_id},
                 "policy.version": {"number": 2},
                 "profile.confirm_email": {"token": _token(bodies, "/email/confirm/")},

@@ -25,7 +25,7 @@ from webapp import create_app
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
-MAX_HEIGHT = 2400
+MAX_HEIGHT = 2000
 #: Pages that look the same for everyone are taken once, signed out; account pages as the
 #: customer; staff pages as staff.
 PUBLIC = ("public.", "policy.", "consent.cookies", "preferences.", "auth.signed_out")
@@ -39,9 +39,21 @@ def _who(endpoint: str) -> str:
     return "customer"
 
 
-def _name(who: str, path: str, kind: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
+def _name(who: str, rule, path: str, kind: str) -> str:
+    """A stable file name: the path, or the endpoint where the path holds a signed token."""
+    source = rule.endpoint if "token" in rule.arguments else path.lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", source).strip("-") or "home"
     return f"{who}--{slug[:60]}--{kind}.png"
+
+
+def _save_small(png: bytes, target: Path) -> None:
+    """Write the picture in at most 256 colours: flat interface colours survive, bytes do not."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    image = Image.open(BytesIO(png)).convert("RGB")
+    image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(target, optimize=True)
 
 
 def main() -> int:
@@ -66,10 +78,10 @@ def main() -> int:
 
             upgrade_database()
         site = populate_site(app, provider_url, sign_in)
-        plan: dict[str, list[str]] = {"signed-out": [], "customer": [], "staff": []}
+        plan: dict[str, list] = {"signed-out": [], "customer": [], "staff": []}
         for rule in pages:
             for path in site.path(rule):
-                plan[_who(rule.endpoint)].append(path)
+                plan[_who(rule.endpoint)].append((rule, path))
         with live_server(app) as url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for who, paths in plan.items():
@@ -79,7 +91,7 @@ def main() -> int:
                     sign_in_with_browser(
                         page, provider_url, *(CUSTOMER if who == "customer" else STAFF)
                     )
-                for path in paths:
+                for rule, path in paths:
                     for kind, (width, height) in WIDTHS.items():
                         page.set_viewport_size({"width": width, "height": height})
                         page.goto(path)
@@ -87,8 +99,8 @@ def main() -> int:
                             break
                         full = page.evaluate("() => document.documentElement.scrollHeight")
                         clip = {"x": 0, "y": 0, "width": width, "height": min(full, MAX_HEIGHT)}
-                        target = OUT / _name(who, path, kind)
-                        page.screenshot(path=str(target), full_page=True, clip=clip)
+                        target = OUT / _name(who, rule, path, kind)
+                        _save_small(page.screenshot(full_page=True, clip=clip), target)
                         print(target.relative_to(OUT.parent.parent))
                 context.close()
             browser.close()
