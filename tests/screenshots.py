@@ -28,7 +28,14 @@ WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
 MAX_HEIGHT = 2000
 #: Pages that look the same for everyone are taken once, signed out; account pages as the
 #: customer; staff pages as staff.
-PUBLIC = ("public.", "policy.", "consent.cookies", "preferences.", "auth.signed_out")
+PUBLIC = (
+    "public.",
+    "policy.",
+    "consent.cookies",
+    "preferences.by_token",
+    "preferences.unsubscribe",
+    "auth.signed_out",
+)
 
 
 def _who(endpoint: str) -> str:
