@@ -143,3 +143,67 @@ def test_every_page_works_without_javascript(who, site, site_url, chromium, prov
             menu.get_by_role("link", name="Your data").click()
             assert page.url.endswith("/account/your-data")
     assert not problems, "\n".join(problems)
+
+
+FOCUS_VISIBLE = """() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return null;
+    const style = getComputedStyle(el);
+    const ring = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2;
+    return {name: (el.textContent || el.getAttribute("aria-label") || el.name || el.tagName)
+                  .replace(/\\s+/g, " ").trim().slice(0, 40),
+            visible: ring || style.boxShadow !== "none",
+            inMain: !!el.closest("main"),
+            pastNavigation: !el.closest(".site-header, .sidenav, .banner, .consent-banner")};
+}"""
+
+
+@pytest.mark.parametrize("who", ["customer", "staff"])
+def test_every_page_can_be_used_from_the_keyboard(who, site, site_url, chromium, provider_url):
+    """Tab first reaches "Skip to main content", which lands in the page; every tab stop of the
+    navigation and the first of the page shows a focus ring; on a phone the menu opens and
+    leads to another section with the keyboard alone."""
+    problems: list[str] = []
+    with new_tab(chromium, site_url) as page:
+        sign_in_with_browser(page, provider_url, *WHO[who])
+        for path in _pages(site):
+            page.set_viewport_size({"width": 1280, "height": 900})
+            if not _open(page, site_url, path):
+                continue
+            if page.evaluate(FOCUS_VISIBLE):
+                continue  # an edit page puts focus in its form (autofocus): no tab from the top
+            page.keyboard.press("Tab")
+            first = page.evaluate(FOCUS_VISIBLE)
+            if not first or first["name"] != "Skip to main content":
+                problems.append(f"{path}: the first tab stop is {first}")
+                continue
+            for _ in range(40):  # through the header, banners and side navigation, into the page
+                page.keyboard.press("Tab")
+                stop = page.evaluate(FOCUS_VISIBLE)
+                if stop is None:
+                    break
+                if not stop["visible"]:
+                    problems.append(f"{path}: no visible focus on {stop['name']}")
+                if stop["inMain"]:
+                    break
+            page.locator(".skip-link").focus()
+            page.keyboard.press("Enter")
+            page.keyboard.press("Tab")
+            after = page.evaluate(FOCUS_VISIBLE)
+            if after and not after["pastNavigation"]:
+                problems.append(f"{path}: after the skip link, Tab goes to {after['name']}")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto("/account")
+        page.keyboard.press("Tab")  # skip link
+        for _ in range(6):
+            page.keyboard.press("Tab")
+            if page.evaluate(FOCUS_VISIBLE)["name"] == "Menu":
+                break
+        page.keyboard.press("Enter")
+        for _ in range(15):
+            page.keyboard.press("Tab")
+            if page.evaluate(FOCUS_VISIBLE)["name"] == "Privacy questions":
+                break
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/account/privacy-requests")
+    assert not problems, "\n".join(problems)
