@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request, url_for
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,7 @@ class Navigation:
         #: every endpoint -> the endpoint of its section: the section itself, or the only
         #: section of its blueprint (a request's detail page belongs to its list).
         self._current: dict[str, str] = {}
+        self._hrefs: dict[tuple[str, str], str] = {}
         for endpoint in views:
             blueprint = endpoint.split(".")[0]
             owners = by_blueprint.get(blueprint, [])
@@ -124,6 +125,14 @@ class Navigation:
         if staff and self.staff_only:
             return (("Your account", self.customer), ("Staff", self.staff_only))
         return (("Your account", self.customer),)
+
+    def href(self, endpoint: str) -> str:
+        """A section's URL, built once per app and script root (every page lists them twice)."""
+        key = (request.script_root, endpoint)
+        found = self._hrefs.get(key)
+        if found is None:
+            found = self._hrefs[key] = url_for(endpoint)
+        return found
 
     def current(self, endpoint: str | None) -> str | None:
         """The endpoint of the section the page at `endpoint` belongs to, if any."""
