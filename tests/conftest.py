@@ -134,8 +134,21 @@ def config(migrated, provider_url, smtp) -> dict:
     return settings(migrated, provider_url, smtp[1])
 
 
+@pytest.fixture
+def site(populated_site):
+    """The populated site (below), with rate limits off as its app was built.
+
+    Flask-Limiter's limiter is one object that each new app re-configures: a test that built an
+    app with limits on must not leave them on for this long-lived app.
+    """
+    from webapp.security import limiter
+
+    limiter.enabled = False
+    return populated_site
+
+
 @pytest.fixture(scope="session")
-def site(tmp_path_factory, worker_id, provider_url, smtp):
+def populated_site(tmp_path_factory, worker_id, provider_url, smtp):
     """A populated site of its own database (tests/populate.py), built once per worker.
 
     Yields (app, Site): a person with data in every table, staff queues with rows, two policy

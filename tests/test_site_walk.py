@@ -31,12 +31,12 @@ WHO = {"signed out": None, "customer": CUSTOMER, "staff": STAFF}
 
 
 @pytest.fixture(scope="module")
-def site_url(site):
+def site_url(populated_site):
     """The populated site, served on loopback."""
     routes.rules()  # built first: an app built later re-initialises the shared rate limiter
     port = free_port()
     live = create_app(
-        {**site[1].settings, "BASE_URL": f"http://localhost:{port}", "_LIVE_PORT": port}
+        {**populated_site[1].settings, "BASE_URL": f"http://localhost:{port}", "_LIVE_PORT": port}
     )
     with live_server(live) as url:
         yield url
