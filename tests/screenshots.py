@@ -48,7 +48,7 @@ def _who(endpoint: str) -> str:
 
 def _name(who: str, rule, path: str, kind: str) -> str:
     """A stable file name: the path, or the endpoint where the path holds a signed token."""
-    source = rule.endpoint if "token" in rule.arguments else path.lower()
+    source = rule.endpoint if rule is not None and "token" in rule.arguments else path.lower()
     slug = re.sub(r"[^a-z0-9]+", "-", source).strip("-") or "home"
     return f"{who}--{slug[:60]}--{kind}.png"
 
@@ -89,6 +89,8 @@ def main() -> int:
         for rule in pages:
             for path in site.path(rule):
                 plan[_who(rule.endpoint)].append((rule, path))
+        plan["signed-out"].append((None, "/error-404-no-such-page"))  # the not-found page
+        plan["customer"].append((None, "/staff/"))  # a customer on a staff page: 403
         with live_server(app) as url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for who, paths in plan.items():
