@@ -24,6 +24,15 @@ CSRF_EXEMPT: dict[str, str] = {
 #: GET endpoints that answer a file to save, not a page to read.
 DOWNLOADS: set[str] = {"mydata.export_json"}
 
+#: GET endpoints the populated-site walkers do not open, and why. Everything else in the url_map
+#: is opened with its variables filled from tests/populate.py (`Site.values`).
+UNWALKED: dict[str, str] = {
+    "auth.callback": "the provider's redirect target: without its one-time code it is an error by design",
+    "auth.login": "leaves the site for the OpenID provider's page, which is not ours to check",
+    "mydata.export_json": "a JSON download, not a page (DOWNLOADS)",
+    "public.healthz": "a machine's health answer, not a page",
+}
+
 #: Where staff routes live: non-staff get 403 there.
 STAFF_PREFIX = "/staff"
 
@@ -41,6 +50,9 @@ def route_app():
             "SECRET_KEY": "routes-only-secret-key-0123456789abcdef",
             "DATABASE_URL": "sqlite://",
             "OIDC_ISSUER": "http://localhost:1",
+            # Flask-Limiter's limiter is one object: building this app must not switch it on
+            # under a live test server that was built with limits off.
+            "RATELIMIT_ENABLED": False,
         }
     )
 
@@ -79,6 +91,16 @@ def fill(rule: Rule, values: dict[str, object] | None = None) -> str:
 def rule_id(rule: Rule) -> str:
     """A readable test id."""
     return f"{rule.endpoint}:{rule.rule}"
+
+
+def walked_rules() -> list[Rule]:
+    """Every GET rule the populated-site walkers open."""
+    return [r for r in rules() if "GET" in methods(r) and r.endpoint not in UNWALKED]
+
+
+def walked(site) -> list[tuple[Rule, str]]:
+    """(rule, path) for every GET page of the populated site, variables filled from its data."""
+    return [(rule, path) for rule in walked_rules() for path in site.path(rule)]
 
 
 def get_pages() -> list[Rule]:
