@@ -41,6 +41,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         TESTING=app.config["SENTRO_ENV"] == "testing",
     )
     _logging(app)
+    for warning in config_module.startup_warnings(app.config):
+        logging.getLogger(__name__).warning("%s", warning)
 
     crypto.configure(app.config["DATA_ENCRYPTION_KEYS"], app.config["SECRET_KEY"])
     db.init_app(app)
