@@ -14,7 +14,7 @@ from .. import db
 from ..security import client_ip, limiter
 from . import service
 from .guards import AUTH_TIME
-from .oidc import LEEWAY_SECONDS, claims_options, provider
+from .oidc import LEEWAY_SECONDS, checked_metadata, claims_options, provider
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -49,7 +49,11 @@ def login():
         del session[key]
     extra = {"prompt": "login", "max_age": 0} if reauth else {}
     try:
+        checked_metadata()
         return provider().authorize_redirect(_callback_url(), **extra)
+    except service.SignInRefused as exc:
+        log.warning("sign-in refused: %s", exc.reason)
+        return _failed("refused")
     except Exception as exc:  # noqa: BLE001 - any provider failure gets the same calm page
         log.warning("sign-in could not start: %s: %s", type(exc).__name__, exc)
         return _failed("unreachable")
@@ -60,6 +64,7 @@ def login():
 def callback():
     """Check everything the provider sent, then sign the person in."""
     try:
+        checked_metadata()
         token = provider().authorize_access_token(
             claims_options=claims_options(), leeway=LEEWAY_SECONDS
         )
