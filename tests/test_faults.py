@@ -351,9 +351,7 @@ def test_a_token_that_fails_any_check_is_refused_and_creates_nobody(fault, fake,
     ],
     ids=["another-site", "trailing-slash", "another-host-name", "missing"],
 )
-def test_a_discovery_document_for_another_issuer_refuses_sign_in(
-    announced, fake, fake_app, caplog
-):
+def test_a_discovery_document_for_another_issuer_refuses_sign_in(announced, fake, fake_app, caplog):
     fake.discovery_changes = {"issuer": announced(fake.url)}
     with caplog.at_level("WARNING", logger="webapp"):
         response = _through_fake(fake_app.test_client())
