@@ -15,6 +15,7 @@ from werkzeug.routing import IntegerConverter, Map
 from . import config as config_module
 from . import crypto, db, errors, navigation, security
 from .pages import htmx
+from .validators import MAX_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 login_manager = LoginManager()
@@ -62,7 +63,7 @@ class DatabaseId(IntegerConverter):
     """`<int:…>` in every route: a number larger than an id column holds is simply not found."""
 
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 

@@ -13,9 +13,11 @@ from sqlmodel import Session, col, func, select
 from .. import audit
 from ..models import Disclosure, User, privacy_of, user_linked_tables, utcnow
 from ..models.disclosures import shown_to_person
+from ..validators import whole_number
 
 THIRD_PARTIES_FILE = Path(__file__).with_name("data") / "third_parties.toml"
 PAGE_SIZE = 50
+MAX_PAGE = 10_000  #: deeper pages are not asked for by people; a search narrows instead
 
 #: Suggestions for the legal basis field, in the words of the privacy policy.
 LEGAL_BASES = (
@@ -80,8 +82,9 @@ class AmbiguousPerson(LookupError):
 def find_person(db: Session, text: str) -> User | None:
     """The account with this number (digits) or this email; AmbiguousPerson if several share it."""
     text = text.strip()
-    if text.isascii() and text.isdigit() and len(text) < 12:
-        return db.get(User, int(text))
+    if text.isascii() and text.isdigit():
+        number = whole_number(text)
+        return db.get(User, number) if number is not None else None
     matches = db.exec(select(User).where(func.lower(User.email) == text.lower()).limit(2)).all()
     if len(matches) > 1:
         raise AmbiguousPerson(text)

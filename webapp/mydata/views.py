@@ -19,6 +19,7 @@ from sqlmodel import Session
 from .. import db
 from ..pages import page_or_fragment, see_other
 from ..security import client_ip, limiter
+from ..validators import database_id
 from . import service, signins
 
 bp = Blueprint("mydata", __name__)
@@ -97,7 +98,7 @@ def security():
 @login_required
 def not_me():
     """End every session of the account, this one included, then say how to secure it."""
-    sign_in_id = request.form.get("sign_in", type=int)
+    sign_in_id = request.form.get("sign_in", type=database_id)
     if not signins.report_not_me(db.session(), current_user, sign_in_id):
         return _security_page(
             status=422, error="We could not find that sign-in. Nothing was changed."
