@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlmodel import Session, col, func, select
 
 from .. import audit
+from ..cases import own_case_refusal
 from ..models import Disclosure, User, privacy_of, user_linked_tables, utcnow
 from ..models.disclosures import shown_to_person
 from ..validators import whole_number
@@ -118,6 +119,8 @@ def record_disclosure(
     else:
         if subject is None:
             errors["person"] = "No account has that email or number."
+        elif own := own_case_refusal(db, staff, subject.id, case="disclosure", ip=ip):
+            errors["person"] = own
     if disclosed_on > on:
         errors["disclosed_on"] = "Record a release once it has happened: the date is in the future."
     if not categories:
