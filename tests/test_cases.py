@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from tests.people import make_person
-from webapp.cases import CLOSED_ACCOUNT, OWN_CASE
+from webapp.cases import CLOSED_ACCOUNT, CLOSED_ACCOUNT_RECORD, OWN_CASE
 from webapp.inquiries import service as inquiries
 from webapp.models import (
     AuditEvent,
@@ -158,6 +158,24 @@ def test_a_closed_accounts_request_can_still_be_closed(client, staff, db, erased
     assert response.status_code == 303
     assert [r["status"] for r in rows(db, Inquiry)] == ["closed"]
     assert rows(db, OutboxMessage) == mail_before  # closing tells nobody
+
+
+def test_nothing_new_is_recorded_about_a_closed_account(client, staff, db, erased):
+    person, _inquiry = erased
+    audit_before = rows(db, AuditEvent)
+    form = {
+        "person": str(person.id),
+        "recipient": "New Zealand Police",
+        "disclosed_on": (utcnow().date() - timedelta(days=1)).isoformat(),
+        "categories": ["Account"],
+        "purpose": "Investigation.",
+        "legal_basis": "Production order",
+    }
+    response = client.post("/staff/disclosures", data=form)
+    assert response.status_code == 422
+    assert CLOSED_ACCOUNT_RECORD in response.get_data(as_text=True)
+    assert rows(db, Disclosure) == []
+    assert rows(db, AuditEvent) == audit_before
 
 
 # --- the outbox never writes to an erased address -------------------------------------------

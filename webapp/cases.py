@@ -16,6 +16,7 @@ OWN_CASE = "This case is about you: another member of staff must handle it. Noth
 CLOSED_ACCOUNT = (
     "This account is closed, so its cases stay as they are: the request can only be closed."
 )
+CLOSED_ACCOUNT_RECORD = "This account is closed, so nothing new is added to it."
 
 
 def own_case_refusal(

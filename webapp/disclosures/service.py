@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlmodel import Session, col, func, select
 
 from .. import audit
-from ..cases import own_case_refusal
+from ..cases import CLOSED_ACCOUNT_RECORD, account_closed, own_case_refusal
 from ..models import Disclosure, User, privacy_of, user_linked_tables, utcnow
 from ..models.disclosures import shown_to_person
 from ..validators import whole_number
@@ -121,6 +121,8 @@ def record_disclosure(
             errors["person"] = "No account has that email or number."
         elif own := own_case_refusal(db, staff, subject.id, case="disclosure", ip=ip):
             errors["person"] = own
+        elif account_closed(subject):
+            errors["person"] = CLOSED_ACCOUNT_RECORD
     if disclosed_on > on:
         errors["disclosed_on"] = "Record a release once it has happened: the date is in the future."
     if not categories:
