@@ -208,6 +208,7 @@ def login_as(client, provider_url, app):
 
     def login(sub: str = "customer-1", **claims) -> User:
         claims.setdefault("email", f"{sub}@example.com")
+        claims.setdefault("email_verified", True)
         claims.setdefault("name", sub.replace("-", " ").title())
         response = sign_in(client, provider_url, sub, claims)
         assert response.status_code == 303, response.get_data(as_text=True)
