@@ -43,7 +43,7 @@ def test_the_close_page_leads_with_the_decision_and_folds_the_retention_away(cli
     means = html.index("What closing means")
     download = html.index('href="/account/export.json"')
     form = html.index('id="close-form"')
-    kept = html.index("<details")
+    kept = html.index('<details class="panel disclosure"')
     assert means < download < form < kept, "meaning, download, form, then the folded detail"
     assert "Download your data first" in html
     assert "What we may have to keep, and why" in html[kept:]
@@ -51,7 +51,8 @@ def test_the_close_page_leads_with_the_decision_and_folds_the_retention_away(cli
 
 def test_each_reason_for_keeping_is_said_once_per_category(client, person):
     html = client.get("/account/close").get_data(as_text=True)
-    kept = html[html.index("<details") : html.index("</details>")]
+    start = html.index('<details class="panel disclosure"')
+    kept = html[start : html.index("</details>", start)]
     for group in erasure.kept_by_category():
         assert f"<h3>{group['category']}</h3>" in kept.replace("&#39;", "'")
         for reason in group["reasons"]:
