@@ -1,0 +1,304 @@
+"""`make soak` (`python -m bench.soak [--minutes N]`): load, faults, ledger; writes bench/SOAK.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from bench.servers import OUT, ROOT, VENV_BIN
+
+from . import check, report
+from .check import Fault
+from .stack import Stack
+
+LISTS = ["policy-updates", "service-updates"]
+
+
+def log(message: str) -> None:
+    """A progress line on stderr, with the time."""
+    print(f"{datetime.now(UTC):%H:%M:%S} soak: {message}", file=sys.stderr, flush=True)
+
+
+def unsubscribe_links(stack: Stack, people: int) -> list[tuple[int, str, str]]:
+    """(user id, list, one-click URL) for the seeded people, made by webapp.preferences.links."""
+    os.environ.update(stack.env)
+    from webapp import create_app
+    from webapp.dev.seed import SEED_ISSUER
+    from webapp.preferences import links
+
+    app = create_app()
+    with app.app_context():
+        from webapp import db
+
+        with db.engine().connect() as connection:
+            ids = connection.execute(
+                text('SELECT id FROM "user" WHERE issuer = :issuer ORDER BY id LIMIT :n'),
+                {"issuer": SEED_ISSUER, "n": people},
+            ).scalars()
+            return [
+                (user_id, list_id, links.unsubscribe_url(user_id, list_id))
+                for user_id in ids
+                for list_id in LISTS
+            ]
+
+
+class Soak:
+    """One run: the stack, the load, the faults in turn, and what they left behind."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.seconds = int(args.minutes * 60)
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        self.folder = OUT / f"soak-{stamp}"
+        self.folder.mkdir(parents=True)
+        self.stack = Stack(self.folder)
+        self.faults: list[Fault] = []
+        self.engine = None
+
+    def db(self):
+        if self.engine is None:
+            self.engine = create_engine(
+                self.stack.database_url.replace("postgresql://", "postgresql+psycopg://"),
+                pool_pre_ping=True,
+            )
+        return self.engine
+
+    # --- set-up ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        stack = self.stack
+        log(f"records in {self.folder}")
+        stack.start_postgres()
+        log(f"own PostgreSQL on 127.0.0.1:{stack.pg_port}")
+        stack.start_redis()
+        stack.start_catcher()
+        stack.start_provider()
+        stack.configure_site()
+        stack.flask("db", "upgrade")
+        stack.flask("dev", "seed", "--users", str(self.args.people))
+        links = unsubscribe_links(stack, self.args.people)
+        policy = (ROOT / "webapp" / "policy" / "data" / "privacy-policy-v1.md").read_text()
+        settings = {
+            "provider": stack.provider,
+            "unsubscribe_links": links,
+            "publish_every": self.args.publish_every,
+            "policy_text": policy,
+        }
+        (self.folder / "load.json").write_text(json.dumps(settings))
+        stack.start_web()
+        for _ in range(2):
+            stack.start_worker()
+        log(f"site {stack.site}, 2 mail workers, {self.args.people} seeded people")
+
+    def start_load(self) -> subprocess.Popen:
+        bound = self.seconds + 1200  # Locust's own stop, should this process die
+        command = [str(VENV_BIN / "locust"), "-f", str(Path(__file__).parent / "locustfile.py")]
+        command += ["--headless", "--users", str(self.args.users), "--spawn-rate", "2"]
+        command += ["--run-time", f"{bound}s", "--stop-timeout", "10", "--only-summary"]
+        command += ["--host", self.stack.site, "--csv", str(self.folder / "locust")]
+        return subprocess.Popen(
+            command,
+            env={**os.environ, "SOAK_DIR": str(self.folder), "PYTHONPATH": str(ROOT)},
+            cwd=ROOT,
+            stdout=open(self.folder / "locust.log", "w"),
+            stderr=subprocess.STDOUT,
+        )
+
+    # --- the faults ------------------------------------------------------------------------
+
+    def fault_postgres_restart(self) -> Fault:
+        fault = Fault("pg-restart", "PostgreSQL restarted", time.time(), depends="database")
+        fault.down = time.time()
+        self.stack.postgres_restart()
+        fault.back = time.time()
+        return fault
+
+    def fault_postgres_stop(self) -> Fault:
+        fault = Fault("pg-stop", "PostgreSQL stopped 20 s", time.time(), depends="database")
+        fault.down = time.time()
+        self.stack.postgres_down()
+        time.sleep(20)
+        self.stack.postgres_up()
+        fault.back = time.time()
+        return fault
+
+    def fault_web_worker(self) -> Fault:
+        before = self.stack.web_workers()
+        fault = Fault("web-kill", "gunicorn worker SIGKILLed", time.time())
+        os.kill(before[0], signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            now = self.stack.web_workers()
+            if len(now) == len(before) and before[0] not in now:
+                fault.notes.append(f"replaced by gunicorn in {time.time() - fault.start:.1f} s")
+                break
+            time.sleep(0.05)
+        return fault
+
+    def fault_mail_worker(self) -> Fault:
+        """SIGKILL a mail worker while it holds a claimed batch (waits for one, bounded)."""
+        victim = self.stack.workers[0]
+        mine = f"%-{victim.pid}-%"
+        deadline = time.monotonic() + 3 * self.args.publish_every
+        held = 0
+        with self.db().connect() as db:
+            while time.monotonic() < deadline and not held:
+                held = db.execute(
+                    text(
+                        "SELECT count(*) FROM outbox_message "
+                        "WHERE status = 'queued' AND claimed_by LIKE :mine"
+                    ),
+                    {"mine": mine},
+                ).scalar_one()
+                db.commit()
+                if not held:
+                    time.sleep(0.05)
+        fault = Fault("mail-kill", "mail worker SIGKILLed mid-batch", time.time())
+        victim.kill()
+        victim.wait(10)
+        self.stack.workers.remove(victim)
+        self.stack.start_worker()  # as a process supervisor would
+        fault.notes.append(
+            f"killed holding {held} claimed messages" if held else "no batch in hand (none came)"
+        )
+        return fault
+
+    def fault_smtp(self) -> Fault:
+        fault = Fault("smtp-stop", "SMTP server stopped 30 s", time.time())
+        fault.down = time.time()
+        self.stack.stop_catcher()
+        time.sleep(30)
+        self.stack.start_catcher()
+        fault.back = time.time()
+        return fault
+
+    def fault_redis(self) -> Fault:
+        fault = Fault("redis-stop", "Redis stopped 20 s", time.time(), depends="limiter")
+        fault.down = time.time()
+        self.stack.stop_redis()
+        time.sleep(20)
+        self.stack.start_redis()
+        fault.back = time.time()
+        return fault
+
+    def run_faults(self, load_start: float) -> float:
+        """Steady state, then each fault in turn with steady time between; returns steady's end."""
+        order = [
+            self.fault_mail_worker,  # first: its batch's lease (10 min) ends before the drain
+            self.fault_postgres_restart,
+            self.fault_web_worker,
+            self.fault_smtp,
+            self.fault_postgres_stop,
+            self.fault_redis,
+        ]
+        steady = max(45.0, 0.15 * self.seconds)
+        slot = (self.seconds - steady) / len(order)
+        next_start = load_start + steady
+        for inject in order:
+            self.wait_until(next_start)
+            log(f"fault: {inject.__doc__ or inject.__name__}".splitlines()[0])
+            fault = inject()
+            self.faults.append(fault)
+            log(f"{fault.label}: done")
+            next_start = max(next_start + slot, time.time() + 20)
+        self.wait_until(max(load_start + self.seconds, time.time() + 20))
+        return load_start + steady
+
+    def wait_until(self, moment: float) -> None:
+        """Sleep until `moment`, restarting mail workers that exited by themselves meanwhile."""
+        while time.time() < moment:
+            for pid, code in self.stack.check_workers():
+                log(f"mail worker {pid} exited by itself ({code}); restarted")
+                when = time.time()
+                owner = next((f for f in reversed(self.faults) if f.start <= when), None)
+                if owner is not None:
+                    owner.notes.append(f"a mail worker exited by itself (code {code})")
+            time.sleep(min(1.0, max(moment - time.time(), 0)))
+
+    def drain(self) -> None:
+        """After the load: let the workers deliver what is due (bounded)."""
+        deadline = time.time() + self.args.drain
+        while time.time() < deadline:
+            with self.db().connect() as db:
+                left = db.execute(
+                    text("SELECT count(*) FROM outbox_message WHERE status = 'queued'")
+                ).scalar_one()
+            if not left:
+                return
+            self.wait_until(min(time.time() + 5, deadline))
+
+    # --- the whole run ---------------------------------------------------------------------
+
+    def run(self) -> Path:
+        started = datetime.now(UTC)
+        self.start()
+        load = self.start_load()
+        load_start = time.time()
+        try:
+            steady_end = self.run_faults(load_start)
+        finally:
+            load.send_signal(signal.SIGTERM)
+            try:
+                load.wait(60)
+            except subprocess.TimeoutExpired:
+                load.kill()
+        load_end = time.time()
+        log("load stopped; waiting for the outbox to drain")
+        self.drain()
+        for n, fault in enumerate(self.faults):
+            fault.end = self.faults[n + 1].start if n + 1 < len(self.faults) else load_end
+        ramp = load_start + self.args.users / 2 + 5
+        requests = check.read_requests(self.folder)
+        entries = check.read_ledger(self.folder)
+        lost, counts = check.check_ledger(self.db(), self.stack.provider, entries)
+        mail = check.check_mail(self.db(), self.stack.mail_record, check.unsubscribes(entries))
+        table = report.rows(requests, (ramp, steady_end), self.faults, lost, mail)
+        out = report.write(
+            self.args.out,
+            table=table,
+            mail=mail,
+            lost=lost,
+            counts=counts,
+            started=started,
+            args=self.args,
+            crashed=self.stack.dead_workers,
+            folder=self.folder,
+            faults=self.faults,
+            requests=requests,
+            steady=(ramp, steady_end),
+            origin=load_start,
+        )
+        log(f"wrote {out}")
+        return out
+
+
+def main() -> None:
+    """Parse the options, run the soak, always stop what it started."""
+    parser = argparse.ArgumentParser(prog="python -m bench.soak")
+    parser.add_argument("--minutes", type=float, default=float(os.environ.get("SOAK_MINUTES", 15)))
+    parser.add_argument("--users", type=int, default=24, help="Locust users (1 is staff)")
+    parser.add_argument("--people", type=int, default=1000, help="seeded people (mail audience)")
+    parser.add_argument("--publish-every", type=float, default=60, help="seconds between publishes")
+    parser.add_argument("--drain", type=float, default=None, help="seconds to wait for the outbox")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "SOAK.md")
+    args = parser.parse_args()
+    if args.drain is None:
+        args.drain = 660 if args.minutes >= 10 else 90
+    soak = Soak(args)
+    try:
+        soak.run()
+    finally:
+        soak.stack.stop()
+
+
+if __name__ == "__main__":
+    main()
