@@ -261,6 +261,18 @@ class Soak:
         entries = check.read_ledger(self.folder)
         lost, counts = check.check_ledger(self.db(), self.stack.provider, entries)
         mail = check.check_mail(self.db(), self.stack.mail_record, check.unsubscribes(entries))
+        arrivals = sorted(
+            t for times in check.read_record(self.stack.mail_record).values() for t in times
+        )
+        for fault in self.faults:
+            if fault.name == "smtp-stop" and fault.back is not None:
+                later = [t for t in arrivals if t >= fault.back]
+                fault.notes.append(
+                    f"mail delivered again {later[0] - fault.back:.0f} s after SMTP returned "
+                    "(retry backoff: 1 min after the first failure)"
+                    if later
+                    else "no mail delivered after SMTP returned"
+                )
         table = report.rows(requests, (ramp, steady_end), self.faults, lost, mail)
         out = report.write(
             self.args.out,
