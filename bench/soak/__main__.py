@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -62,6 +63,7 @@ class Soak:
         self.folder.mkdir(parents=True)
         self.stack = Stack(self.folder)
         self.faults: list[Fault] = []
+        self.load_samples: list[float] = []  # the machine's 1-minute load average, each second
         self.engine = None
 
     def db(self):
@@ -200,7 +202,7 @@ class Soak:
             self.fault_postgres_stop,
             self.fault_redis,
         ]
-        steady = max(45.0, 0.15 * self.seconds)
+        steady = max(45.0, 0.2 * self.seconds)
         slot = (self.seconds - steady) / len(order)
         next_start = load_start + steady
         for inject in order:
@@ -216,6 +218,7 @@ class Soak:
     def wait_until(self, moment: float) -> None:
         """Sleep until `moment`, restarting mail workers that exited by themselves meanwhile."""
         while time.time() < moment:
+            self.load_samples.append(os.getloadavg()[0])
             for pid, code in self.stack.check_workers():
                 log(f"mail worker {pid} exited by itself ({code}); restarted")
                 when = time.time()
@@ -238,8 +241,10 @@ class Soak:
 
     # --- the whole run ---------------------------------------------------------------------
 
-    def run(self) -> Path:
+    def run(self) -> None:
+        """Start, load, fault, drain; save what the checks need in the run's folder."""
         started = datetime.now(UTC)
+        self.load_samples.append(os.getloadavg()[0])
         self.start()
         load = self.start_load()
         load_start = time.time()
@@ -256,41 +261,54 @@ class Soak:
         self.drain()
         for n, fault in enumerate(self.faults):
             fault.end = self.faults[n + 1].start if n + 1 < len(self.faults) else load_end
-        ramp = load_start + self.args.users / 2 + 5
-        requests = check.read_requests(self.folder)
-        entries = check.read_ledger(self.folder)
-        lost, counts = check.check_ledger(self.db(), self.stack.provider, entries)
-        mail = check.check_mail(self.db(), self.stack.mail_record, check.unsubscribes(entries))
-        arrivals = sorted(
-            t for times in check.read_record(self.stack.mail_record).values() for t in times
-        )
-        for fault in self.faults:
-            if fault.name == "smtp-stop" and fault.back is not None:
-                later = [t for t in arrivals if t >= fault.back]
-                fault.notes.append(
-                    f"mail delivered again {later[0] - fault.back:.0f} s after SMTP returned "
-                    "(retry backoff: 1 min after the first failure)"
-                    if later
-                    else "no mail delivered after SMTP returned"
-                )
-        table = report.rows(requests, (ramp, steady_end), self.faults, lost, mail)
-        out = report.write(
-            self.args.out,
-            table=table,
-            mail=mail,
-            lost=lost,
-            counts=counts,
-            started=started,
-            args=self.args,
-            crashed=self.stack.dead_workers,
-            folder=self.folder,
-            faults=self.faults,
-            requests=requests,
-            steady=(ramp, steady_end),
-            origin=load_start,
-        )
-        log(f"wrote {out}")
-        return out
+        facts = check.snapshot(self.db(), self.stack.provider)
+        (self.folder / "db-facts.json").write_text(json.dumps(facts))
+        run = {
+            "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(self.args).items()},
+            "started": started.isoformat(),
+            "load_start": load_start,
+            # Steady state begins after the warm-up: the ramp's sign-ins and cold templates.
+            "steady": [load_start + min(60.0, 0.4 * (steady_end - load_start)), steady_end],
+            "faults": [asdict(fault) for fault in self.faults],
+            "crashed": self.stack.dead_workers,
+            "load_average": self.load_samples,
+        }
+        (self.folder / "run.json").write_text(json.dumps(run, indent=1))
+
+
+def analyse(folder: Path, out: Path) -> Path:
+    """Read a run's folder, check the ledger and the mail, write the report to `out`."""
+    run = json.loads((folder / "run.json").read_text())
+    facts = json.loads((folder / "db-facts.json").read_text())
+    faults = [Fault(**fault) for fault in run["faults"]]
+    steady = tuple(run["steady"])
+    requests = check.read_requests(folder)
+    entries = check.read_ledger(folder)
+    lost, counts = check.check_ledger(facts, entries)
+    record = folder / "smtp-received.tsv"
+    mail = check.check_mail(facts, record, check.unsubscribes(entries))
+    arrivals = sorted(t for times in check.read_record(record).values() for t in times)
+    for fault in faults:
+        if fault.name == "smtp-stop" and fault.back is not None:
+            later = [t for t in arrivals if t >= fault.back]
+            fault.notes.append(
+                f"mail delivered again {later[0] - fault.back:.0f} s after SMTP returned "
+                "(retry backoff: 1 min after the first failure)"
+                if later
+                else "no mail delivered after SMTP returned"
+            )
+    table = report.rows(requests, steady, faults, lost, mail)
+    return report.write(
+        out,
+        table=table,
+        mail=mail,
+        lost=lost,
+        counts=counts,
+        run=run,
+        folder=folder,
+        faults=faults,
+        requests=requests,
+    )
 
 
 def main() -> None:
@@ -302,7 +320,11 @@ def main() -> None:
     parser.add_argument("--publish-every", type=float, default=60, help="seconds between publishes")
     parser.add_argument("--drain", type=float, default=None, help="seconds to wait for the outbox")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "SOAK.md")
+    parser.add_argument("--report", type=Path, help="only write the report of this run's folder")
     args = parser.parse_args()
+    if args.report:
+        log(f"wrote {analyse(args.report, args.out)}")
+        return
     if args.drain is None:
         args.drain = 660 if args.minutes >= 10 else 90
     soak = Soak(args)
@@ -310,6 +332,7 @@ def main() -> None:
         soak.run()
     finally:
         soak.stack.stop()
+    log(f"wrote {analyse(soak.folder, args.out)}")
 
 
 if __name__ == "__main__":

@@ -147,7 +147,7 @@ def read_ledger(folder: Path) -> list[dict]:
     return sorted((json.loads(line) for line in lines if line), key=lambda e: e["seq"])
 
 
-def check_ledger(engine: Engine, issuer: str, entries: list[dict]) -> tuple[list[LostWrite], dict]:
+def check_ledger(facts: dict, entries: list[dict]) -> tuple[list[LostWrite], dict]:
     """Compare the last acknowledged value of each (person, field) with the database.
 
     A write whose answer never came (503, reset connection) may or may not have landed: after
@@ -163,20 +163,9 @@ def check_ledger(engine: Engine, issuer: str, entries: list[dict]) -> tuple[list
         history[(entry["kind"], entry["who"], entry["key"])].append(entry)
         counts[f"{entry['kind']} {entry['event']}"] += 1
 
-    with engine.connect() as db:
-        ids = dict(
-            db.execute(
-                text('SELECT subject, id FROM "user" WHERE issuer = :issuer'), {"issuer": issuer}
-            ).all()
-        )
-        names = {
-            row.id: {"name": row.name, "preferred_name": row.preferred_name}
-            for row in db.execute(text('SELECT id, name, preferred_name FROM "user"'))
-        }
-        choices = {
-            (row.user_id, row.list_id): row.subscribed
-            for row in db.execute(text("SELECT user_id, list_id, subscribed FROM subscription"))
-        }
+    ids = facts["ids"]
+    names = {int(k): v for k, v in facts["names"].items()}
+    choices = {(user_id, list_id): subscribed for user_id, list_id, subscribed in facts["choices"]}
 
     lost: list[LostWrite] = []
     for (kind, who, key), events in history.items():
@@ -236,13 +225,44 @@ def unsubscribes(entries: list[dict]) -> dict[tuple[int, str], float]:
     return first
 
 
-def check_mail(
-    engine: Engine, record: Path, unsubscribed: dict[tuple[int, str], float]
-) -> MailCheck:
+def check_mail(facts: dict, record: Path, unsubscribed: dict[tuple[int, str], float]) -> MailCheck:
     """Every row marked sent arrived; which arrived twice; what is still waiting; and no list
     email queued for a person after their unsubscribe was acknowledged."""
     arrivals = read_record(record)
+    waiting = facts["waiting"]
+    return MailCheck(
+        sent=len(facts["sent"]),
+        received=sum(len(times) for times in arrivals.values()),
+        lost=[(mid, float(at or 0)) for mid, at in facts["sent"] if mid not in arrivals],
+        twice=[(mid, times) for mid, times in arrivals.items() if len(times) > 1],
+        queued=waiting.get("queued", [0, 0])[0],
+        failed=waiting.get("failed", [0, 0])[0],
+        leased=waiting.get("queued", [0, 0])[1],
+        after_unsubscribe=sum(
+            1
+            for user_id, list_id, created in facts["listed"]
+            if (user_id, list_id) in unsubscribed and created > unsubscribed[(user_id, list_id)]
+        ),
+    )
+
+
+# --- what the database held at the end ------------------------------------------------------
+
+
+def snapshot(engine: Engine, issuer: str) -> dict:
+    """The facts the checks read from the database, as JSON-ready data (saved with the run)."""
     with engine.connect() as db:
+        ids = dict(
+            db.execute(
+                text('SELECT subject, id FROM "user" WHERE issuer = :issuer'), {"issuer": issuer}
+            ).all()
+        )
+        names = {
+            row.id: {"name": row.name, "preferred_name": row.preferred_name}
+            for row in db.execute(text('SELECT id, name, preferred_name FROM "user"'))
+            if row.id in ids.values()
+        }
+        choices = db.execute(text("SELECT user_id, list_id, subscribed FROM subscription")).all()
         listed = db.execute(
             text(
                 "SELECT user_id, list_id, extract(epoch FROM created_at) FROM outbox_message "
@@ -261,19 +281,11 @@ def check_mail(
                 "WHERE status <> 'sent' GROUP BY status"
             )
         ).all()
-    by_status = {status: (count, claimed) for status, count, claimed in waiting}
-    return MailCheck(
-        sent=len(sent),
-        received=sum(len(times) for times in arrivals.values()),
-        lost=[(mid, float(at or 0)) for mid, at in sent if mid not in arrivals],
-        twice=[(mid, times) for mid, times in arrivals.items() if len(times) > 1],
-        queued=by_status.get("queued", (0, 0))[0],
-        failed=by_status.get("failed", (0, 0))[0],
-        leased=by_status.get("queued", (0, 0))[1],
-        after_unsubscribe=sum(
-            1
-            for user_id, list_id, created in listed
-            if (user_id, list_id) in unsubscribed
-            and float(created) > unsubscribed[(user_id, list_id)]
-        ),
-    )
+    return {
+        "ids": ids,
+        "names": names,
+        "choices": [list(row) for row in choices],
+        "listed": [[u, lst, float(at)] for u, lst, at in listed],
+        "sent": [[mid, float(at or 0)] for mid, at in sent],
+        "waiting": {status: [count, claimed] for status, count, claimed in waiting},
+    }

@@ -10,6 +10,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from bench.servers import ROOT
+
 from .check import Fault, LostWrite, MailCheck, Request, Row, percentile, window_row
 
 HEADER = (
@@ -21,12 +23,15 @@ HEADER = (
 
 
 def _owner(at: float, starts: list[float]) -> int:
-    """The index of the window an event at `at` belongs to (0 is steady state)."""
+    """The index of the window an event at `at` belongs to (0 is the warm-up)."""
     index = 0
     for n, start in enumerate(starts):
         if at >= start:
             index = n
     return index
+
+
+WARM_UP = "warm-up (Locust's ramp, everyone signing in)"
 
 
 def rows(
@@ -36,14 +41,15 @@ def rows(
     lost: list[LostWrite],
     mail: MailCheck,
 ) -> list[Row]:
-    """The table: steady state first, then each fault's window until the next fault began."""
+    """The table: the warm-up, steady state, then each fault's window until the next fault."""
     table = [
-        window_row("steady state", [r for r in requests if steady[0] <= r.start < steady[1]], None)
+        window_row(WARM_UP, [r for r in requests if r.start < steady[0]], None),
+        window_row("steady state", [r for r in requests if steady[0] <= r.start < steady[1]], None),
     ]
     for fault in faults:
         inside = [r for r in requests if fault.start <= r.start < fault.end]
         table.append(window_row(fault.label, inside, fault))
-    starts = [0.0] + [f.start for f in faults]
+    starts = [0.0, steady[0]] + [f.start for f in faults]
     for write in lost:
         table[_owner(write.at, starts)].lost_writes += 1
     for _message_id, sent_at in mail.lost:
@@ -86,7 +92,7 @@ def table_text(table: list[Row]) -> str:
 
 def targets(table: list[Row], faults: list[Fault], mail: MailCheck) -> list[str]:
     """Each of the issue's targets, met or not, from the figures."""
-    steady = table[0]
+    steady = table[1]
     kills = sum(1 for f in faults if f.name == "mail-kill")
     checks = [
         ("no 500 anywhere", sum(r.other_5xx for r in table) == 0),
@@ -98,19 +104,19 @@ def targets(table: list[Row], faults: list[Fault], mail: MailCheck) -> list[str]
             len(mail.twice) <= kills
             and all(
                 r.twice_emails == 0
-                for r, f in zip(table[1:], faults, strict=False)
+                for r, f in zip(table[2:], faults, strict=False)
                 if f.name != "mail-kill"
             ),
         ),
         (
             "back to 2xx within 5 s of the dependency's return",
-            all(r.recovery_s is not None and r.recovery_s <= 5 for r in table[1:]),
+            all(r.recovery_s is not None and r.recovery_s <= 5 for r in table[2:]),
         ),
         (
             "Redis down: the site keeps serving and never 500s",
             all(
                 r.other_5xx == 0 and (r.down_503 or 0) == 0
-                for r, f in zip(table[1:], faults, strict=False)
+                for r, f in zip(table[2:], faults, strict=False)
                 if f.name == "redis-stop"
             ),
         ),
@@ -152,15 +158,24 @@ def timeline(faults: list[Fault], origin: float) -> list[str]:
     return lines
 
 
-def _machine(started: datetime) -> list[str]:
-    memory = subprocess.run(["free", "-h"], capture_output=True, text=True).stdout.strip()
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+def _shown(folder: Path) -> str:
+    """The folder relative to the checkout when it is inside it."""
+    folder = folder.resolve()
+    return str(folder.relative_to(ROOT)) if folder.is_relative_to(ROOT) else str(folder)
+
+
+def _machine(run: dict) -> list[str]:
+    memory = subprocess.run(["free", "-h"], capture_output=True, text=True).stdout.rstrip()
+    samples = run["load_average"]
+    started = datetime.fromisoformat(run["started"])
     return [
         f"- date: {started:%Y-%m-%d %H:%M} UTC",
         f"- machine: {os.cpu_count()} cores ({platform.machine()}, {platform.system()} "
         f"{platform.release()}), python {sys.version.split()[0]}",
-        f"- load average at the end (1, 5, 15 min): {load}",
-        "- free -h:",
+        f"- load average (1 min) before the soak started: {samples[0]:.2f}; during it, sampled "
+        f"each second: lowest {min(samples):.2f}, mean {sum(samples) / len(samples):.2f}, "
+        f"highest {max(samples):.2f}",
+        "- free -h (when the report was written):",
         "",
         "```",
         memory,
@@ -175,26 +190,24 @@ def write(
     mail: MailCheck,
     lost: list[LostWrite],
     counts: dict,
-    started: datetime,
-    args: argparse.Namespace,
-    crashed: list[tuple[int, int]],
+    run: dict,
     folder: Path,
     faults: list[Fault],
     requests: list[Request],
-    steady: tuple[float, float],
-    origin: float,
 ) -> Path:
     """Write SOAK.md and return its path."""
-    command = f"SOAK_MINUTES={args.minutes:g} make soak"
+    args = argparse.Namespace(**run["args"])
+    crashed = run["crashed"]
+    steady, origin = run["steady"], run["load_start"]
+    command = f"make soak SOAK_MINUTES={args.minutes:g}"
     lines = [
         "# Soak: load and faults",
         "",
         f"Written by `{command}` (`python -m bench.soak --minutes {args.minutes:g} "
         f"--users {args.users} --people {args.people} --publish-every {args.publish_every:g}`). "
-        "Raw records of this run: `" + str(folder.relative_to(folder.parents[2])) + "` "
-        "(not committed).",
+        f"Raw records of this run: `{_shown(folder)}` (not committed).",
         "",
-        *_machine(started),
+        *_machine(run),
         "",
         "This machine is shared: 2 cores and, while this ran, other engineers' test suites. "
         "Read latencies as upper bounds and compare them within this run only; counts of "
@@ -213,11 +226,14 @@ def write(
         f"out through the outbox to the {args.people} seeded people and the signed-in ones.",
         "",
         "A fault's window runs from the fault to the next fault; steady state from the end of "
-        "Locust's ramp to the first fault. *503 while down* counts 503 answers to requests sent "
-        "while the dependency was down; *seconds from recovery to the first 2xx* is from the "
-        "dependency's return (or the kill) to the end of the first 2xx answer to a request that "
-        "needs it (the database, the limiter's store, or any page). Killed mail workers are "
-        "replaced at once, as a process supervisor would.",
+        "the warm-up (the first minute at most: Locust's ramp, when every simulated person "
+        "signs in at once) to the first fault. *503 while down* counts 503 answers to requests sent "
+        "while the dependency was down; *seconds from recovery to the first 2xx* runs from the "
+        "dependency's return (or the kill) to the end of the first 2xx answer to a request "
+        "that needs it (the database, the limiter's store, or any page); when no request "
+        "failed after the return it runs from the first such request, so a quiet moment in "
+        "the load does not count as downtime. Killed mail workers are replaced at once, as a "
+        "process supervisor would.",
         "",
         "## Results",
         "",
