@@ -327,6 +327,8 @@ def main() -> None:
         return
     if args.drain is None:
         args.drain = 660 if args.minutes >= 10 else 90
+    # Stopped from outside (SIGTERM), still stop everything it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("soak: stopped by SIGTERM"))
     soak = Soak(args)
     try:
         soak.run()
