@@ -147,30 +147,32 @@ class Soak:
         return fault
 
     def fault_mail_worker(self) -> Fault:
-        """SIGKILL a mail worker while it holds a claimed batch (waits for one, bounded)."""
+        """SIGKILL a mail worker in the middle of a claimed batch (waits for one, bounded)."""
         victim = self.stack.workers[0]
-        mine = f"%-{victim.pid}-%"
+        mine = {"mine": f"%-{victim.pid}-%"}
+        held = text(
+            "SELECT count(*) FROM outbox_message WHERE status = 'queued' AND claimed_by LIKE :mine"
+        )
         deadline = time.monotonic() + 3 * self.args.publish_every
-        held = 0
+        claimed = left = 0
         with self.db().connect() as db:
-            while time.monotonic() < deadline and not held:
-                held = db.execute(
-                    text(
-                        "SELECT count(*) FROM outbox_message "
-                        "WHERE status = 'queued' AND claimed_by LIKE :mine"
-                    ),
-                    {"mine": mine},
-                ).scalar_one()
+            # Mid-batch: it claimed a batch and has sent part of it (rows leave its claim as
+            # each is marked sent), so one message may be between SMTP's answer and its commit.
+            while time.monotonic() < deadline and not 0 < left < claimed:
+                left = db.execute(held, mine).scalar_one()
                 db.commit()
-                if not held:
-                    time.sleep(0.05)
+                claimed = max(claimed, left) if left else 0
+                time.sleep(0.02)
         fault = Fault("mail-kill", "mail worker SIGKILLed mid-batch", time.time())
         victim.kill()
         victim.wait(10)
         self.stack.workers.remove(victim)
         self.stack.start_worker()  # as a process supervisor would
         fault.notes.append(
-            f"killed holding {held} claimed messages" if held else "no batch in hand (none came)"
+            f"killed after sending {claimed - left} of a batch of {claimed}; the other {left} "
+            "wait for the batch's lease (10 min)"
+            if 0 < left < claimed
+            else "no batch in hand (none came in time)"
         )
         return fault
 

@@ -31,9 +31,12 @@ PAGES = [
     "/account/profile",
     "/account/email-preferences",
     "/account/security",
-    "/account/your-data",
+    "/account/disclosures",
     "/privacy",
+    "/privacy/versions",
 ]
+# Not /account/your-data: it is an export, limited to 10 an hour per person, and people
+# do not read their whole file every half minute.
 
 _sequence = itertools.count(1)
 _people = itertools.count(1)

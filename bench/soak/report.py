@@ -42,12 +42,13 @@ def rows(
     mail: MailCheck,
 ) -> list[Row]:
     """The table: the warm-up, steady state, then each fault's window until the next fault."""
+    # A request belongs to the window its answer (or its failure) came in.
     table = [
-        window_row(WARM_UP, [r for r in requests if r.start < steady[0]], None),
-        window_row("steady state", [r for r in requests if steady[0] <= r.start < steady[1]], None),
+        window_row(WARM_UP, [r for r in requests if r.end < steady[0]], None),
+        window_row("steady state", [r for r in requests if steady[0] <= r.end < steady[1]], None),
     ]
     for fault in faults:
-        inside = [r for r in requests if fault.start <= r.start < fault.end]
+        inside = [r for r in requests if fault.start <= r.end < fault.end]
         table.append(window_row(fault.label, inside, fault))
     starts = [0.0, steady[0]] + [f.start for f in faults]
     for write in lost:
@@ -225,6 +226,7 @@ def write(
         f"member publishing a policy version every {args.publish_every:g} s, whose notice fans "
         f"out through the outbox to the {args.people} seeded people and the signed-in ones.",
         "",
+        "A request is counted in the window its answer came in. "
         "A fault's window runs from the fault to the next fault; steady state from the end of "
         "the warm-up (the first minute at most: Locust's ramp, when every simulated person "
         "signs in at once) to the first fault. *503 while down* counts 503 answers to requests sent "
@@ -249,7 +251,7 @@ def write(
         "",
         "Steady state by kind of request:",
         "",
-        by_kind([r for r in requests if steady[0] <= r.start < steady[1]]),
+        by_kind([r for r in requests if steady[0] <= r.end < steady[1]]),
         "",
         "## The ledger",
         "",
