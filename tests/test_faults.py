@@ -10,6 +10,7 @@ import sys
 import time
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -125,7 +126,8 @@ def test_smtp_failing_mid_batch_then_back_delivers_each_message_exactly_once(app
 # --- a worker killed mid-batch ---------------------------------------------------------
 
 
-def _worker(config: dict, smtp_port: int) -> subprocess.Popen:
+def _worker(config: dict, smtp_port: int, *command: str, output=subprocess.DEVNULL):
+    """`flask mail COMMAND` (send-queued unless told) in a process of its own."""
     env = {
         **os.environ,
         "PYTHONPATH": os.getcwd(),
@@ -135,10 +137,11 @@ def _worker(config: dict, smtp_port: int) -> subprocess.Popen:
         "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "webapp", "mail", "send-queued"],
+        [sys.executable, "-m", "flask", "--app", "webapp", "mail", *(command or ["send-queued"])],
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=output,
         stderr=subprocess.DEVNULL,
+        text=True,
     )
 
 
@@ -182,6 +185,45 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_at_most_the_one_in_
     assert len(twice) <= 1, f"sent twice: {twice}"
     assert max(counts.values()) <= 2
     assert _statuses(db) == {"sent": 60}
+
+
+@pytest.mark.skipif(
+    os.environ.get("TEST_DATABASE") == "postgres",
+    reason="the database is made to vanish and return by a SQLite path; the loop is the same",
+)
+def test_a_mail_worker_outlives_a_database_outage_and_delivers_once_it_is_back(
+    app, db, config, tmp_path
+):
+    ids = queue(db, 5)
+    stored = Path(config["DATABASE_URL"].removeprefix("sqlite:///"))
+    gone = tmp_path / "database"  # a folder that is not there: every connection fails
+    catcher = Catcher()
+    port = free_port()
+    controller = Controller(catcher, hostname="127.0.0.1", port=port)
+    controller.start()
+    worker = _worker(
+        {**config, "DATABASE_URL": f"sqlite:///{gone / stored.name}"},
+        port,
+        "worker",
+        "--interval",
+        "0.2",
+        output=subprocess.PIPE,
+    )
+    try:
+        assert "started" in worker.stdout.readline()
+        time.sleep(1.5)  # several tries at the database, every 0.2 s
+        assert worker.poll() is None, "the worker ended when the database went away"
+        gone.symlink_to(stored.parent)  # the database is back
+        deadline = time.monotonic() + 30
+        while len(catcher.messages) < len(ids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        code = worker.wait(20)
+        controller.stop()
+    assert code == 0
+    assert received(catcher) == Counter(dict.fromkeys(ids, 1))
+    assert _statuses(db) == {"sent": 5}
 
 
 def test_a_live_lease_keeps_a_second_worker_off_the_rows(app, db):

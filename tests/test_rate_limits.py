@@ -12,7 +12,9 @@ import uuid
 import pytest
 
 from tests.conftest import sign_in
+from tests.helpers import free_port
 from tests.test_preferences import make_person
+from webapp import create_app
 from webapp.preferences import links
 
 
@@ -93,6 +95,39 @@ def test_email_changes_are_limited_per_person_not_per_address(app, client, perso
 def test_exports_are_limited_per_person_with_the_page_in_the_layout(client, person):
     assert hit(client, "GET", "/account/export.json", 10) == [200] * 10
     assert_too_many(client.get("/account/export.json"))
+
+
+# --- the limits' store down ---------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_down_app(app, config):
+    """The site with its limits stored in a Redis that is not there (`app` empties the tables)."""
+    app = create_app({**config, "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{free_port()}"})
+    yield app
+    app.extensions["sentro.engine"].dispose()
+
+
+@pytest.mark.parametrize(("method", "path", "limit"), TOKEN_ROUTES[:3])
+def test_with_redis_down_limited_pages_still_answer_and_still_limit_per_process(
+    redis_down_app, method, path, limit
+):
+    client = redis_down_app.test_client()
+    statuses = hit(client, method, path, limit)
+    assert all(status < 500 for status in statuses), statuses
+    assert 429 not in statuses
+    # Failing open would let a token guesser through; each process keeps counting in memory.
+    assert_too_many(client.open(path, method=method))
+
+
+def test_with_redis_down_sign_in_and_one_click_unsubscribe_work(redis_down_app, db):
+    client = redis_down_app.test_client()
+    assert client.get("/login").status_code == 302
+    user_id = make_person(db, "ana", email="ana@example.com")
+    with redis_down_app.app_context():
+        path = links.unsubscribe_url(user_id, "offers").removeprefix("http://localhost")
+    answer = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert answer.status_code == 200
 
 
 # --- rate limits across processes ------------------------------------------------------
