@@ -189,12 +189,12 @@ class Stack:
             self.redis_process = None
 
     def start_catcher(self) -> None:
-        """The recording SMTP server (bench/soak/catcher.py), appending to mail_record."""
+        """The recording SMTP server (bench/catcher.py), appending to mail_record."""
         self.catcher_process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "bench.soak.catcher",
+                "bench.catcher",
                 str(self.smtp_port),
                 str(self.mail_record),
             ],
