@@ -9,7 +9,7 @@ HTMX := static/vendor/htmx.min.js
 AXE := tests/vendor/axe.min.js
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-sqlite test-postgres lint bench setup clean
+.PHONY: run test test-sqlite test-postgres lint bench soak soak-short setup clean screenshots
 
 setup: $(STAMP) $(HTMX) $(AXE)
 
@@ -45,8 +45,29 @@ lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
+# Every page, customer / staff / signed out, desktop 1280 px and phone 390 px, into
+# docs/screenshots/ (Playwright driving /usr/bin/chromium over the populated test site).
+screenshots: setup
+	$(PY) -m tests.screenshots
+
 bench: setup
 	$(PY) -m bench
+
+# The soak (bench/soak): the production shape with its own PostgreSQL and Redis, Locust load
+# and faults, ~20 minutes with the drain. Not part of `make test` or CI. Needs root (it runs
+# its PostgreSQL cluster as the `postgres` user), postgresql and redis-server installed.
+SOAK_MINUTES ?= 15
+SOAK_STAMP := $(VENV)/.soak-stamp
+
+$(SOAK_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,soak]'
+	touch $@
+
+soak: setup $(SOAK_STAMP)
+	$(PY) -m bench.soak --minutes $(SOAK_MINUTES)
+
+soak-short: setup $(SOAK_STAMP)
+	$(PY) -m bench.soak --minutes 2 --out bench/out/SOAK-short.md
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor tests/vendor instance

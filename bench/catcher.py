@@ -1,7 +1,9 @@
-"""A counting SMTP server for the mail benchmarks, run as its own process.
+"""The benchmarks' and the soak's SMTP server, its own process: `python -m bench.catcher PORT FILE`.
 
-`python -m bench.catcher PORT FILE` appends each received message's Message-ID to FILE, one a
-line, so the benchmark can prove no message arrived twice.
+Every accepted message is appended to FILE as one line, `time<TAB>Message-ID<TAB>To`, before
+the server answers 250, so the recording holds every message a worker was told was delivered
+and shows any that arrived twice. The file is opened for appending: the soak stops and starts
+this server and keeps one record.
 """
 
 from __future__ import annotations
@@ -9,13 +11,14 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
 from email.parser import BytesHeaderParser
 
 from aiosmtpd.controller import Controller
 
 
-class CountingHandler:
-    """Writes every message's Message-ID to a file as it is accepted."""
+class RecordingHandler:
+    """Appends each message's arrival time, Message-ID and recipient to a file."""
 
     def __init__(self, path: str) -> None:
         self.file = open(path, "a", buffering=1)  # noqa: SIM115 - open for the process's life
@@ -23,14 +26,15 @@ class CountingHandler:
 
     async def handle_DATA(self, server, session, envelope) -> str:
         headers = self.parser.parsebytes(envelope.original_content)
-        self.file.write(f"{headers.get('Message-ID', '-')}\n")
+        message_id = headers.get("Message-ID", "-")
+        self.file.write(f"{time.time():.3f}\t{message_id}\t{','.join(envelope.rcpt_tos)}\n")
         return "250 OK"
 
 
 def main() -> None:
-    """Serve until SIGTERM."""
+    """Serve on loopback until SIGTERM."""
     port, path = int(sys.argv[1]), sys.argv[2]
-    controller = Controller(CountingHandler(path), hostname="127.0.0.1", port=port)
+    controller = Controller(RecordingHandler(path), hostname="127.0.0.1", port=port)
     controller.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

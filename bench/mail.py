@@ -165,7 +165,7 @@ def two_workers(postgres_url: str, count: int, provider_url: str) -> Campaign:
             worker.wait()
         seconds = time.perf_counter() - started
         time.sleep(0.5)  # let the catcher write the last lines
-        ids = Path(received_file).read_text().split()
+        ids = [line.split("\t")[1] for line in Path(received_file).read_text().splitlines()]
         with app.app_context():
             sent = (
                 db.session()

@@ -58,6 +58,7 @@ def site_env(database_url: str, provider_url: str, base_url: str, smtp_url: str)
         "OIDC_CLIENT_SECRET": "bench-secret",
         "BASE_URL": base_url,
         "SMTP_URL": smtp_url,
+        "RATELIMIT_STORAGE_URI": "memory://",
     }
 
 
@@ -183,7 +184,7 @@ def save_once(site: str, cookie: str, csrf: str, values: dict[str, str]) -> str:
 
 @contextmanager
 def catcher(port: int, path: Path) -> Iterator[Path]:
-    """The counting SMTP server (bench/catcher.py) as its own process."""
+    """The recording SMTP server (bench/catcher.py) as its own process."""
     path.write_text("")
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.catcher", str(port), str(path)],

@@ -54,6 +54,8 @@ class FakeProvider:
         self.fault: str | None = None
         self.garbage_at: str = "discovery"  # which endpoint answers garbage
         self.subject = "fake-person"
+        self.sid: str | None = None  #: the provider's session id, put in ID tokens when set
+        self.discovery_changes: dict[str, object] = {}  # fields to change (None: leave out)
         self.url = ""
         self._nonces: dict[str, str] = {}
 
@@ -77,18 +79,18 @@ class FakeProvider:
         return getattr(self, name)(request)(environ, start_response)
 
     def discovery(self, request: Request) -> Response:
-        return _json(
-            {
-                "issuer": self.url,
-                "authorization_endpoint": f"{self.url}/authorize",
-                "token_endpoint": f"{self.url}/token",
-                "userinfo_endpoint": f"{self.url}/userinfo",
-                "jwks_uri": f"{self.url}/jwks",
-                "response_types_supported": ["code"],
-                "subject_types_supported": ["public"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-            }
-        )
+        document = {
+            "issuer": self.url,
+            "authorization_endpoint": f"{self.url}/authorize",
+            "token_endpoint": f"{self.url}/token",
+            "userinfo_endpoint": f"{self.url}/userinfo",
+            "jwks_uri": f"{self.url}/jwks",
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+        }
+        document.update(self.discovery_changes)
+        return _json({k: v for k, v in document.items() if v is not None})
 
     def authorize(self, request: Request) -> Response:
         code = secrets.token_urlsafe(16)
@@ -127,6 +129,8 @@ class FakeProvider:
             "exp": now + 300,
             "nonce": nonce,
         }
+        if self.sid:
+            claims["sid"] = self.sid
         fault = self.fault
         if fault == "wrong_audience":
             claims["aud"] = "someone-elses-client"
@@ -140,6 +144,31 @@ class FakeProvider:
             return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
         key = self.other_key if fault == "bad_signature" else self.key
         return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
+
+    # --- back-channel logout tokens, right or wrong -----------------------------------
+
+    def logout_token(
+        self, *, alg: str = "RS256", key=None, header: dict | None = None, **claims
+    ) -> str:
+        """A logout token (OIDC Back-Channel Logout 1.0): claims given as None are left out."""
+        now = int(time.time())
+        body = {
+            "iss": self.url,
+            "aud": self.client_id,
+            "iat": now,
+            "exp": now + 120,
+            "jti": secrets.token_urlsafe(12),
+            "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+            **claims,
+        }
+        body = {name: value for name, value in body.items() if value is not None}
+        head = {"alg": alg, "typ": "logout+jwt", **(header or {})}
+        if alg == "none":
+            return f"{_b64(head)}.{_b64(body)}."
+        if key is None:
+            key = self.key
+            head.setdefault("kid", key.kid)
+        return jwt.encode(head, body, key, algorithms=[alg])
 
 
 def _json(data: dict) -> Response:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import pytest
 from sqlmodel import select
 
-from tests.conftest import sign_in
+from tests.conftest import links_in, sign_in
 from webapp.models import SignIn, User
 
 
@@ -133,7 +134,9 @@ def test_staff_required_refuses_customers(app, client, login_as):
     assert client.get("/_staff_probe").status_code == 403
 
 
-def test_recent_login_required_sends_old_sessions_to_reauthenticate(app, client, login_as):
+def test_recent_login_required_sends_old_sessions_to_reauthenticate(
+    app, client, login_as, age_sign_in
+):
     from webapp.auth import recent_login_required
 
     @app.get("/_sensitive")
@@ -143,8 +146,7 @@ def test_recent_login_required_sends_old_sessions_to_reauthenticate(app, client,
 
     login_as("ana")
     assert client.get("/_sensitive").get_data(as_text=True) == "done"
-    with client.session_transaction() as session:
-        session["auth_time"] -= 3600
+    age_sign_in(3600)
     response = client.get("/_sensitive")
     assert response.status_code == 303
     assert "reauth=1" in response.headers["Location"]
@@ -169,8 +171,44 @@ def test_only_the_newest_sign_in_started_can_finish(client, provider_url):
         assert client.get(f"{callback.path}?{callback.query}").status_code == expected
 
 
-def test_a_session_id_with_non_ascii_digits_is_nobody(app, db):
-    from webapp.auth.service import load_user
+@pytest.mark.parametrize("reference", ["²", "", "x" * 65, 42, None, ["list"], "1:0"])
+def test_a_cookie_reference_that_names_no_session_is_nobody(client, person, reference):
+    with client.session_transaction() as session:
+        session["sid"] = reference
+    assert client.get("/account").status_code == 302
 
-    assert load_user(db, "²:0") is None
-    assert load_user(db, "1:²") is None
+
+@pytest.mark.parametrize(
+    "said",
+    [False, "false", None],  # None: the provider does not say (the claim is absent or null)
+    ids=["unverified", "unverified-as-text", "not-said"],
+)
+def test_an_email_the_provider_did_not_verify_is_not_the_contact_email(
+    client, login_as, db, outbox, said
+):
+    user = login_as("ana", email="typo@example.com", email_verified=said)
+    assert user.email == ""
+    assert user.provider_email == "typo@example.com"
+    html = client.get("/account").get_data(as_text=True)
+    assert "Confirm an email address" in html
+    assert "/account/profile/email/edit" in html
+    assert outbox.to("typo@example.com") == []  # nothing mailed to an address nobody confirmed
+
+    # The site's own confirmation link is what makes an address the contact email.
+    client.post("/account/profile/email", data={"email": "ana@example.com"})
+    confirm = outbox.last_to("ana@example.com")
+    [url] = [u for u in links_in(confirm) if "/email/confirm/" in u]
+    assert client.post(urlsplit(url).path).status_code == 303
+    db.rollback()
+    assert db.get(User, user.id).email == "ana@example.com"
+
+
+@pytest.mark.parametrize("said", [True, "true"])
+def test_a_verified_provider_email_is_the_contact_email(login_as, said):
+    assert login_as("ana", email="ana@example.com", email_verified=said).email == "ana@example.com"
+
+
+def test_a_later_verified_sign_in_fills_a_missing_contact_email(client, login_as):
+    assert login_as("ana", email="ana@example.com", email_verified=False).email == ""
+    client.post("/logout")
+    assert login_as("ana", email="ana@example.com", email_verified=True).email == "ana@example.com"

@@ -10,6 +10,7 @@ import sys
 import time
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -125,7 +126,8 @@ def test_smtp_failing_mid_batch_then_back_delivers_each_message_exactly_once(app
 # --- a worker killed mid-batch ---------------------------------------------------------
 
 
-def _worker(config: dict, smtp_port: int) -> subprocess.Popen:
+def _worker(config: dict, smtp_port: int, *command: str, output=subprocess.DEVNULL):
+    """`flask mail COMMAND` (send-queued unless told) in a process of its own."""
     env = {
         **os.environ,
         "PYTHONPATH": os.getcwd(),
@@ -135,10 +137,11 @@ def _worker(config: dict, smtp_port: int) -> subprocess.Popen:
         "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "webapp", "mail", "send-queued"],
+        [sys.executable, "-m", "flask", "--app", "webapp", "mail", *(command or ["send-queued"])],
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=output,
         stderr=subprocess.DEVNULL,
+        text=True,
     )
 
 
@@ -182,6 +185,45 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_at_most_the_one_in_
     assert len(twice) <= 1, f"sent twice: {twice}"
     assert max(counts.values()) <= 2
     assert _statuses(db) == {"sent": 60}
+
+
+@pytest.mark.skipif(
+    os.environ.get("TEST_DATABASE") == "postgres",
+    reason="the database is made to vanish and return by a SQLite path; the loop is the same",
+)
+def test_a_mail_worker_outlives_a_database_outage_and_delivers_once_it_is_back(
+    app, db, config, tmp_path
+):
+    ids = queue(db, 5)
+    stored = Path(config["DATABASE_URL"].removeprefix("sqlite:///"))
+    gone = tmp_path / "database"  # a folder that is not there: every connection fails
+    catcher = Catcher()
+    port = free_port()
+    controller = Controller(catcher, hostname="127.0.0.1", port=port)
+    controller.start()
+    worker = _worker(
+        {**config, "DATABASE_URL": f"sqlite:///{gone / stored.name}"},
+        port,
+        "worker",
+        "--interval",
+        "0.2",
+        output=subprocess.PIPE,
+    )
+    try:
+        assert "started" in worker.stdout.readline()
+        time.sleep(1.5)  # several tries at the database, every 0.2 s
+        assert worker.poll() is None, "the worker ended when the database went away"
+        gone.symlink_to(stored.parent)  # the database is back
+        deadline = time.monotonic() + 30
+        while len(catcher.messages) < len(ids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        code = worker.wait(20)
+        controller.stop()
+    assert code == 0
+    assert received(catcher) == Counter(dict.fromkeys(ids, 1))
+    assert _statuses(db) == {"sent": 5}
 
 
 def test_a_live_lease_keeps_a_second_worker_off_the_rows(app, db):
@@ -242,7 +284,7 @@ def _is_503_page(response) -> None:
 def test_database_down_signed_in_pages_answer_503_in_the_layout(down_app):
     client = down_app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = "1:0"
+        session["sid"] = "a-session-reference"
     _is_503_page(client.get("/account"))
 
 
@@ -338,6 +380,40 @@ def test_a_token_that_fails_any_check_is_refused_and_creates_nobody(fault, fake,
     response = _through_fake(fake_app.test_client())
     _clear_failure(response, 400)
     assert "could not be trusted" in response.get_data(as_text=True)
+    assert _users(fake_app) == 0
+
+
+@pytest.mark.parametrize(
+    "announced",
+    [
+        lambda url: "https://evil.example",
+        lambda url: url + "/",  # Discovery 1.0 section 4.3: identical, not merely equivalent
+        lambda url: url.replace("127.0.0.1", "localhost"),
+        lambda url: None,  # no issuer at all
+    ],
+    ids=["another-site", "trailing-slash", "another-host-name", "missing"],
+)
+def test_a_discovery_document_for_another_issuer_refuses_sign_in(announced, fake, fake_app, caplog):
+    fake.discovery_changes = {"issuer": announced(fake.url)}
+    with caplog.at_level("WARNING", logger="webapp"):
+        response = _through_fake(fake_app.test_client())
+    _clear_failure(response, 400)
+    assert "could not be trusted" in response.get_data(as_text=True)
+    assert any("not OIDC_ISSUER" in r.getMessage() for r in caplog.records)
+    assert _users(fake_app) == 0
+
+
+def test_the_issuer_is_checked_again_when_the_provider_answers(fake, fake_app):
+    """The callback re-checks the document it uses, not only the one `/login` saw."""
+    client = fake_app.test_client()
+    start = client.get("/login")
+    assert start.status_code == 302
+    answer = requests.get(start.headers["Location"], allow_redirects=False, timeout=5)
+    fake.discovery_changes = {"issuer": "https://evil.example"}
+    with fake_app.app_context():
+        fake_app.extensions["sentro.oidc"].provider.server_metadata.clear()  # a new fetch
+    callback = urlsplit(answer.headers["Location"])
+    _clear_failure(client.get(f"{callback.path}?{callback.query}"), 400)
     assert _users(fake_app) == 0
 
 

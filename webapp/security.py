@@ -36,6 +36,16 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the token lives as long as the session
     app.config.setdefault("RATELIMIT_ENABLED", True)
+    # The limits' store (Redis) down must not take the site down: each process then counts in
+    # its own memory (the same limits, per process instead of shared) until the store answers
+    # again, and any other storage error is logged, not turned into a 500. See the README.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    if str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith(("redis://", "rediss://")):
+        # A store that stops answering (not only one that refuses) costs a second, not a hang.
+        app.config.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1}
+        )
     csrf.init_app(app)
     limiter.init_app(app)
 

@@ -10,17 +10,20 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from .. import db
+from ..db import DatabaseUnavailable
 from . import purge  # noqa: F401 - registers the outbox's `privacy purge` step
 from .delivery import DeliveryReport, SmtpServer, deliver_due, worker_name
 
 mail_cli = AppGroup("mail", help="Deliver and send email.")
 
 
-def deliver_until_idle(stop: threading.Event | None = None) -> DeliveryReport:
+def deliver_until_idle(
+    stop: threading.Event | None = None, worker: str | None = None
+) -> DeliveryReport:
     """Send batches until nothing is due (or `stop` is set); what failed now waits for backoff."""
     config = current_app.config
     server = SmtpServer.from_url(config["SMTP_URL"])
-    worker = worker_name()
+    worker = worker or worker_name()
     total = DeliveryReport()
     while not (stop and stop.is_set()):
         report = deliver_due(db.engine(), server, mail_from=config["MAIL_FROM"], worker=worker)
@@ -46,9 +49,17 @@ def worker(interval: float) -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    click.echo("mail worker started")
+    # One name for the process's life: after a database outage mid-batch, the worker finds the
+    # rows it had claimed under that name again, instead of leaving them to their lease.
+    name = worker_name()
+    click.echo(f"mail worker {name} started")
     while not stop.is_set():
-        report = deliver_until_idle(stop)
+        try:
+            report = deliver_until_idle(stop, name)
+        except DatabaseUnavailable as exc:
+            # A database restart or failover must not end the worker: wait, then try again.
+            click.echo(f"database unavailable ({type(exc).__name__}); trying again", err=True)
+            report = DeliveryReport()
         if report.sent:
             click.echo(f"sent {report.sent}")
         stop.wait(interval)

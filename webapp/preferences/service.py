@@ -5,9 +5,11 @@ No `flask.request` here: views, commands, other Sentro systems and tests call th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Boolean, Insert, Update, and_, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,6 +30,13 @@ VIA: dict[str, str] = {
     "one-click": "with one click in your mail program",
     "staff": "by Sentro staff, at your request",
 }
+#: The ways that come from a link in an email. Such a link is easily forwarded and never
+#: proves who follows it, so it may only reduce mail: leaving works, joining needs sign-in.
+LEAVE_ONLY: frozenset[str] = frozenset({"email-link", "one-click"})
+
+
+class NeedsSignIn(PermissionError):
+    """Joining a list through an emailed link: only a signed-in person may join a list."""
 
 
 class Outcome(StrEnum):
@@ -62,6 +71,22 @@ def _choice(mailing_list: MailingList, row: Subscription | None) -> Choice:
     if mailing_list.transactional or row is None:
         return Choice(mailing_list, mailing_list.default)
     return Choice(mailing_list, row.subscribed, row.changed_at, row.changed_via)
+
+
+def with_list_defaults(records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The export's subscriptions: the stored choices, then every other list at its default."""
+    chosen = set()
+    for record in records:
+        chosen.add(record["list_id"])
+        yield record
+    for found in LISTS:
+        if found.id not in chosen:
+            yield {
+                "list_id": found.id,
+                "subscribed": found.default,
+                "changed_at": None,
+                "changed_via": "default",
+            }
 
 
 def choices(db: Session, user_id: int) -> list[Choice]:
@@ -172,7 +197,8 @@ def set_subscription(
 ) -> Outcome:
     """Put the person on or off a list; the choice, its history and the audit in one commit.
 
-    Raises LockedList for a transactional list and UnknownList for an undeclared one. The
+    Raises LockedList for a transactional list, UnknownList for an undeclared one, and
+    NeedsSignIn for a join through an emailed link (`via` in LEAVE_ONLY). The
     write comes first and is conditional (only an open account, only a real change), so
     concurrent requests cannot record one change twice, and SQLite takes its write lock
     at once instead of failing to upgrade a read.
@@ -182,6 +208,8 @@ def set_subscription(
         raise LockedList(found.id)
     if via not in VIA:
         raise ValueError(f"unknown way of changing a subscription: {via!r}")
+    if subscribed and via in LEAVE_ONLY:
+        raise NeedsSignIn(found.id)
     now = utcnow()
     dialect = db.get_bind().dialect.name
     if dialect not in _statements:
