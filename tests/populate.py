@@ -323,6 +323,8 @@ def populate_site(app, provider_url: str, sign_in) -> Site:
                     {"inquiry_id": open_inquiry_id},  # open: every staff form on the page
                 ],
                 "closure_staff.case": {"request_id": closure_id},
+                "closure_staff.confirm_approval": {"request_id": closure_id},
+                "policy_staff.notice_progress": {"number": 2},
                 "policy.version": {"number": 2},
                 "profile.confirm_email": {"token": _token(bodies, "/email/confirm/")},
                 "profile.undo_email": {"token": _token(bodies, "/email/undo/")},

@@ -55,7 +55,7 @@ def file_inquiry(app, db, person: User) -> Inquiry:
 CLOSURE_ACTIONS = [
     ("review", {}),
     ("holds", {"what": "sign-ins", "legal_basis": "Tax Administration Act 1994", "until": ""}),
-    ("approve", {}),
+    ("approve", {"confirmed": "yes"}),
     ("decline", {"reason": "Money is owed on the account."}),
 ]
 

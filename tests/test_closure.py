@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,10 +13,16 @@ from sqlmodel import select
 from tests.conftest import body_text, sign_in
 from webapp.closure import erasure, purge, service
 from webapp.models import AuditEvent, ClosureRequest, SignIn, User, utcnow
+from webapp.wording import for_staff
 
 
 def _ask(client, confirmation="CLOSE", reason=""):
     return client.post("/account/close", data={"confirmation": confirmation, "reason": reason})
+
+
+def _approve(client, request_id: int):
+    """Press the final button of the approval confirmation page."""
+    return client.post(f"/staff/closures/{request_id}/approve", data={"confirmed": "yes"})
 
 
 def _request_of(db, user) -> ClosureRequest:
@@ -164,7 +171,7 @@ def test_non_staff_get_403_on_every_staff_closure_page_and_action(app, client, p
     _ask(client)
     request_id = _request_of(db, person).id
     routes = _staff_routes(app)
-    assert len(routes) == 6
+    assert len(routes) == 7
     for rule, method in routes:
         url = rule.rule.replace("<int:request_id>", str(request_id))
         response = client.open(url, method=method, data={"reason": "x", "what": "sign_in"})
@@ -210,7 +217,9 @@ def test_the_queue_is_sorted_by_due_date_with_summary_age_and_holds(
     assert page.status_code == 200
     assert len(statements) <= 3, statements
     assert html.index("older@example.com") < html.index("newer@example.com")
-    assert "10 days" in html and "Sign-in history: IP address until 31 January 2031" in html
+    assert "10 days" in html
+    holds = re.findall(r"<td>(\d+|<span class=\"muted\">none</span>)</td>", html)
+    assert holds == ["1", '<span class="muted">none</span>']  # older has the hold, newer none
     assert "Closure requests" in client.get("/staff/").get_data(as_text=True)
 
 
@@ -292,17 +301,78 @@ def test_a_bad_hold_is_refused_next_to_its_field(client, login_as, db, form, fie
     assert service.get_case(db, request.id).holds == []
 
 
+def test_approving_without_the_confirmation_page_changes_nothing(client, login_as, db, outbox):
+    person, _, request = _case(client, login_as, db)
+    response = client.post(f"/staff/closures/{request.id}/approve")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/staff/closures/{request.id}/approve")
+    assert _request_of(db, person).status == "received"
+    assert db.exec(select(AuditEvent).where(AuditEvent.actor == "staff")).all() == []
+
+
+def test_the_confirmation_page_shows_what_is_erased_and_what_kept(client, login_as, db):
+    person, staff, request = _case(client, login_as, db)
+    basis = "Fraud inquiry FI-2026-7"
+    service.add_hold(
+        db, request.id, staff, what="sign_in.ip", legal_basis=basis, until="2031-01-31"
+    )
+    response = client.get(f"/staff/closures/{request.id}/approve")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    erased, kept = html.split('id="kept-heading"')
+    assert "Sign-in history</strong> (1 record)" in erased  # the staff sign-in is another person's
+    assert "IP address" not in erased.split("Sign-in history")[1].split("</li>")[0]
+    assert "Full name (replaced by an anonymous value)" in erased
+    for item in erasure.retained_by_law():
+        # An undecided request has no decline reason: nothing of it to keep.
+        if item["label"] == "Why we declined a closure request":
+            assert for_staff(item["label"]) not in kept
+        elif item["category"] in ("Account", "Account closure requests"):
+            assert for_staff(item["label"]) in kept and for_staff(item["basis"]) in kept
+    assert "Sign-in history: IP address" in kept and basis in kept and "31 January 2031" in kept
+    assert "The email confirming the account was closed" in kept
+    assert 'name="confirmed" value="yes"' in html
+    assert _request_of(db, person).status == "under_review"  # the hold started the review
+
+
+def test_the_confirmation_page_runs_the_approval_it_showed(client, login_as, db):
+    person, _, request = _case(client, login_as, db)
+    client.get(f"/staff/closures/{request.id}/approve")
+    assert _approve(client, request.id).status_code == 303
+    assert _request_of(db, person).status == "approved"
+
+
+def test_a_decided_request_has_no_confirmation_page(client, login_as, db):
+    _, _, request = _case(client, login_as, db)
+    client.post(f"/staff/closures/{request.id}/decline", data={"reason": "Unpaid invoice"})
+    response = client.get(f"/staff/closures/{request.id}/approve")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/staff/closures/{request.id}")
+    assert "Only a request that is received or under review" in client.get(
+        response.headers["Location"]
+    ).get_data(as_text=True)
+
+
+def test_the_confirmation_page_of_your_own_request_offers_no_button(client, login_as, db):
+    staff = login_as("sam", email="sam@sentro.co", groups=["sentro-staff"])
+    _ask(client)
+    html = client.get(f"/staff/closures/{_request_of(db, staff).id}/approve").get_data(as_text=True)
+    assert "another member of staff must decide it" in html
+    assert 'name="confirmed"' not in html
+
+
 def test_staff_cannot_decide_their_own_request(client, login_as, db):
     staff = login_as("sam", email="sam@sentro.co", groups=["sentro-staff"])
     _ask(client)
     request = _request_of(db, staff)
-    client.post(f"/staff/closures/{request.id}/approve")
+    _approve(client, request.id)
     assert _request_of(db, staff).status == "received"
 
 
 def test_unknown_requests_are_404_for_staff(client, staff):
     assert client.get("/staff/closures/999").status_code == 404
-    assert client.post("/staff/closures/999/approve").status_code == 404
+    assert _approve(client, 999).status_code == 404
+    assert client.get("/staff/closures/999/approve").status_code == 404
     assert client.post("/staff/closures/999/decline", data={"reason": "x"}).status_code == 404
 
 
@@ -310,7 +380,7 @@ def test_approval_waits_for_the_grace_period_and_the_person_can_still_cancel(
     app, client, login_as, db, outbox
 ):
     person, _, request = _case(client, login_as, db)
-    client.post(f"/staff/closures/{request.id}/approve")
+    _approve(client, request.id)
     request = _request_of(db, person)
     assert request.status == "approved"
     assert request.erase_after.date() == (utcnow() + dt.timedelta(days=14)).date()
@@ -332,7 +402,7 @@ def test_after_the_grace_period_privacy_purge_erases_and_sign_in_shows_closed(
     app, client, login_as, db, outbox, provider_url, monkeypatch
 ):
     person, _, request = _case(client, login_as, db)
-    client.post(f"/staff/closures/{request.id}/approve")
+    _approve(client, request.id)
     later = utcnow() + dt.timedelta(days=15)
     monkeypatch.setattr("webapp.cli.utcnow", lambda: later)
     result = app.test_cli_runner().invoke(args=["privacy", "purge"])
@@ -354,7 +424,7 @@ def test_what_holds_nothing_is_not_listed_as_kept(app, login_as, db, client, out
     """An approved request has no decline reason: the closure email must not say it is kept."""
     app.config["CLOSURE_GRACE_DAYS"] = 0
     person, _, request = _case(client, login_as, db)
-    client.post(f"/staff/closures/{request.id}/approve")
+    client.post(f"/staff/closures/{request.id}/approve", data={"confirmed": "yes"})
     closed = _request_of(db, person)
     kept = {(item["table"], item["column"]) for item in closed.retained_items}
     assert ("closure_request", "decline_reason") not in kept
@@ -367,7 +437,7 @@ def test_what_holds_nothing_is_not_listed_as_kept(app, login_as, db, client, out
 def test_with_no_grace_period_approval_erases_at_once(config, login_as, db, app, client):
     app.config["CLOSURE_GRACE_DAYS"] = 0
     person, _, request = _case(client, login_as, db)
-    client.post(f"/staff/closures/{request.id}/approve")
+    _approve(client, request.id)
     assert _request_of(db, person).status == "completed"
     page = client.get(f"/staff/closures/{request.id}").get_data(as_text=True)
     assert "Kept after erasure" in page

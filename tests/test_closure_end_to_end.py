@@ -130,7 +130,10 @@ def test_a_closure_end_to_end_leaks_nothing(app, db, dave, staff_client, databas
             assert secret not in sent, f"{secret!r} in the {message.template} email"
 
     # Approved with the grace period; the daily purge after it erases the account.
-    assert staff.post(f"/staff/closures/{request.id}/approve").status_code == 303
+    assert (
+        staff.post(f"/staff/closures/{request.id}/approve", data={"confirmed": "yes"}).status_code
+        == 303
+    )
     db.rollback()  # the purge runs in a transaction of its own, as `privacy purge` does
     with app.app_context():
         reports = dict(retention.run_all(db, utcnow() + timedelta(days=15)))
@@ -184,7 +187,7 @@ def test_dave_signed_out_after_closure_can_fetch_nothing_of_his(app, dave, staff
     with app.test_request_context():
         approve = url_for("closure_staff.approve", request_id=request.id)
     staff_client.post(f"/staff/closures/{request.id}/review")
-    assert staff_client.post(approve).status_code == 303
+    assert staff_client.post(approve, data={"confirmed": "yes"}).status_code == 303
     db.rollback()
     with app.app_context():
         retention.run_all(db, utcnow() + timedelta(days=15))

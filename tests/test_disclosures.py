@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from sqlmodel import select
 from tests.people import make_person
 from webapp.disclosures import service
 from webapp.models import AuditEvent, Disclosure, User, privacy_of, utcnow
+from webapp.wording import for_staff
 
 TODAY = utcnow().date()
 
@@ -73,6 +75,43 @@ def test_staff_record_a_release_and_it_is_audited_on_the_person(client, staff, a
     assert (event.actor, event.actor_id, event.action) == ("staff", staff.id, "disclosure.recorded")
     register = client.get("/staff/disclosures").get_data(as_text=True)
     assert "New Zealand Police" in register and "NZP-2026-0042" in register
+
+
+def test_the_register_speaks_about_the_person_while_the_person_reads_their_own_words(
+    client, login_as, db
+):
+    ana = login_as("ana", email="ana@example.com")
+    add_release(db, ana, categories=["Changes to your data", "Emails we sent you"])
+    client.post("/logout")
+    login_as("sam", email="sam@sentro.co", groups=["sentro-staff"])
+    register = client.get("/staff/disclosures").get_data(as_text=True)
+    for staff_words in ["Changes to their data", "Emails we sent them", "Their statements of"]:
+        assert staff_words in register, staff_words
+    form = register.split('id="record-heading"')[1].split("</section>")[0]
+    assert not re.search(r"\b(your|you)\b", re.sub(r"<[^>]*>", " ", form), re.I)
+    assert 'value="Changes to your data"' in register  # stored as the person reads it
+    client.post("/logout")
+    login_as("ana", email="ana@example.com")
+    mine = client.get("/account/disclosures").get_data(as_text=True)
+    assert "Changes to your data" in mine and "Emails we sent you" in mine
+
+
+@pytest.mark.parametrize(
+    ("to_the_person", "about_them"),
+    [
+        ("Changes to your data", "Changes to their data"),
+        ("Emails we sent you", "Emails we sent them"),
+        ("Your statements of correction", "Their statements of correction"),
+        ("When you asked us to close your account", "When they asked us to close their account"),
+        ("if you sign in again", "if they sign in again"),
+        ("if you, or the Privacy Commissioner, ask", "if they, or the Privacy Commissioner, ask"),
+        ("Not shown to you until", "Not shown to them until"),
+        ("Account", "Account"),
+        ("Youth and yours", "Youth and theirs"),
+    ],
+)
+def test_staff_wording_rewrites_what_the_data_map_says_to_the_person(to_the_person, about_them):
+    assert for_staff(to_the_person) == about_them
 
 
 def test_staff_find_the_person_by_account_number_too(client, staff, ana, db):
@@ -337,6 +376,7 @@ def test_no_register_input_makes_a_server_error(client, staff, ana, db, values, 
     assert response.status_code in (303, 422)
     if response.status_code == 422:
         assert db.exec(select(Disclosure)).all() == []
+        db.rollback()  # no read snapshot left open: the next example's request may write
     else:
         db.exec(Disclosure.__table__.delete())
         db.commit()

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import timedelta
 
 import pytest
 from jinja2 import ChoiceLoader, DictLoader
+from markupsafe import escape
 from sqlmodel import select
 
 from tests.conftest import body_text
-from tests.policy_support import SUMMARY, V1, V2, load_v1, people, publish, today, version_count
+from tests.policy_support import (
+    SUMMARY,
+    V1,
+    V2,
+    V2_DELETED,
+    V2_INSERTED,
+    load_v1,
+    people,
+    publish,
+    today,
+    version_count,
+)
 from webapp import db as database
 from webapp.mail import service as mail
 from webapp.models import OutboxMessage, PolicyVersion
@@ -293,22 +307,103 @@ def form(**changes) -> dict:
     }
 
 
+def confirmed(**changes) -> dict:
+    """What the preview's final button posts."""
+    return {**form(**changes), "confirmed": "yes"}
+
+
 def test_only_staff_may_publish(app, client, person, db):
     load_v1(app)
     assert client.get("/staff/policy/").status_code == 403
-    assert client.post("/staff/policy/", data=form()).status_code == 403
+    assert client.post("/staff/policy/preview", data=form()).status_code == 403
+    assert client.post("/staff/policy/", data=confirmed()).status_code == 403
+    assert client.get("/staff/policy/notices/1").status_code == 403
     assert version_count(db) == 1
 
 
-def test_staff_publish_from_the_page_as_the_command_does(app, client, staff, db):
+def test_the_form_starts_from_the_newest_text(app, client, staff, db):
+    load_v1(app)
+    html = client.get("/staff/policy/").get_data(as_text=True)
+    textarea = html.split('<textarea id="text"')[1].split("</textarea>")[0]
+    assert escape(V1.strip()) in textarea
+
+
+def test_the_preview_compares_with_the_newest_version_and_counts_the_audience(
+    app, client, staff, db, outbox
+):
+    load_v1(app)
+    people(db)  # aroha, ben and chloe are on the list; one left it, one is closed
+    audience = notices.audience_size(db)
+    answer = client.post("/staff/policy/preview", data=form())
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert f"email {audience} people" in html and f"<strong>{audience} people</strong>" in html
+    changes = html.split('id="changes-heading"')[1]
+    inserted = " ".join(re.findall(r"<ins>(.*?)</ins>", changes, re.S))
+    deleted = " ".join(re.findall(r"<del>(.*?)</del>", changes, re.S))
+    assert all(word in inserted for word in V2_INSERTED), inserted
+    assert all(word in deleted for word in V2_DELETED), deleted
+    assert 'name="confirmed" value="yes"' in html
+    assert version_count(db) == 1 and outbox_rows(db) == []
+
+
+def test_posting_the_form_without_the_preview_publishes_nothing(app, client, staff, db):
+    load_v1(app)
+    answer = client.post("/staff/policy/", data=form())
+    assert answer.status_code == 200 and "Publish version 2 and email" in answer.get_data(
+        as_text=True
+    )
+    assert version_count(db) == 1
+
+
+def test_change_something_goes_back_to_the_form_with_the_draft(app, client, staff, db):
+    load_v1(app)
+    answer = client.post("/staff/policy/preview", data={**form(), "step": "edit"})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and escape(SUMMARY) in html
+    assert "Privacy Act 2020" in html.split('<textarea id="text"')[1]
+    assert version_count(db) == 1
+
+
+def test_staff_publish_after_the_preview_and_the_list_shows_the_version(app, client, staff, db):
     load_v1(app)
     people(db)
-    assert "Publish a new version" in client.get("/staff/policy/").get_data(as_text=True)
-    answer = client.post("/staff/policy/", data=form())
-    assert answer.status_code == 303 and answer.headers["Location"] == "/privacy/versions"
+    answer = client.post("/staff/policy/", data=confirmed())
+    assert answer.status_code == 303 and answer.headers["Location"] == "/staff/policy/"
     assert version_count(db) == 2
-    assert {m.to_addr for m in outbox_rows(db)} >= {"aroha@example.com", "ben@example.com"}
-    assert "Version 2 is published" in client.get("/privacy/versions").get_data(as_text=True)
+    page = client.get("/staff/policy/").get_data(as_text=True)
+    assert "Version 2 is published" in page
+    published = page.split('id="published-heading"')[1]
+    assert published.index("Version 2</a>") < published.index("Version 1</a>")
+    assert escape(V2.strip()) in page.split('<textarea id="text"')[1]  # the next starts from it
+
+
+def test_publishing_starts_the_notices_for_the_mail_worker(app, client, staff, db, monkeypatch):
+    load_v1(app)
+    started = []
+    monkeypatch.setattr(notices, "start_notices", lambda db, v, since: started.append((v, since)))
+    monkeypatch.setattr(notices, "queue_notices", lambda *a, **k: pytest.fail("sent in request"))
+    assert client.post("/staff/policy/", data=confirmed()).status_code == 303
+    assert [(v.number, since) for v, since in started] == [(2, 1)]
+    assert version_count(db) == 2
+
+
+def test_the_page_follows_the_notices_until_they_are_sent(app, client, staff, db, outbox):
+    load_v1(app)
+    people(db)
+    client.post("/staff/policy/", data=confirmed())
+    n = notices.audience_size(db)  # aroha, ben, chloe and the member of staff
+    hx = {"HX-Request": "true", "HX-Target": "notices-2"}
+    going = client.get("/staff/policy/notices/2", headers=hx).get_data(as_text=True)
+    assert going.lstrip().startswith('<div id="notices-2"')
+    assert 'hx-trigger="every 3s"' in going and f"{n} of {n} notices queued, 0 sent" in going
+    assert 'hx-trigger="every 3s"' in client.get("/staff/policy/").get_data(as_text=True)
+    outbox.deliver()  # the mail worker
+    done = client.get("/staff/policy/notices/2", headers=hx).get_data(as_text=True)
+    assert "hx-trigger" not in done and f"Done: {n} of {n} notices queued, {n} sent" in done
+    plain = client.get("/staff/policy/notices/2").get_data(as_text=True)
+    assert "<html" in plain and "Notices of version 2" in plain
+    assert client.get("/staff/policy/notices/9").status_code == 404
 
 
 def test_staff_can_upload_the_markdown_file(app, client, staff, db):
@@ -316,8 +411,11 @@ def test_staff_can_upload_the_markdown_file(app, client, staff, db):
 
     load_v1(app)
     data = form(text="", file=(BytesIO(V2.encode()), "v2.md"))
-    answer = client.post("/staff/policy/", data=data, content_type="multipart/form-data")
-    assert answer.status_code == 303
+    preview = client.post("/staff/policy/preview", data=data, content_type="multipart/form-data")
+    assert preview.status_code == 200
+    hidden = re.search(r'name="text" value="([^"]*)"', preview.get_data(as_text=True))
+    posted = {**confirmed(), "text": html.unescape(hidden[1]).replace("\n", "\r\n")}
+    assert client.post("/staff/policy/", data=posted).status_code == 303
     assert db.exec(select(PolicyVersion).where(PolicyVersion.number == 2)).one().text == V2
 
 
@@ -328,14 +426,16 @@ def test_staff_can_upload_the_markdown_file(app, client, staff, db):
         ({"effective_on": "2020-02-30"}, "effective_on"),
         ({"effective_on": ""}, "effective_on"),
         ({"text": ""}, "text"),
+        ({"text": V1}, "text"),
     ],
 )
-def test_staff_see_what_to_fix_next_to_the_field(app, client, staff, db, changes, field):
+@pytest.mark.parametrize("path", ["/staff/policy/preview", "/staff/policy/"])
+def test_staff_see_what_to_fix_next_to_the_field(app, client, staff, db, changes, field, path):
     load_v1(app)
-    answer = client.post("/staff/policy/", data=form(**changes))
+    answer = client.post(path, data=confirmed(**changes))
     assert answer.status_code == 422
     html = answer.get_data(as_text=True)
-    assert f'aria-describedby="{field}-error"' in html
+    assert f'{field}-error" aria-invalid="true"' in html
     assert f'<p class="field-error" id="{field}-error">' in html
     assert version_count(db) == 1
 
@@ -345,17 +445,7 @@ def test_staff_upload_that_is_not_text_is_refused(app, client, staff, db):
 
     load_v1(app)
     data = form(file=(BytesIO(b"\xff\xfe\xfa"), "v2.md"))
-    answer = client.post("/staff/policy/", data=data, content_type="multipart/form-data")
+    answer = client.post("/staff/policy/preview", data=data, content_type="multipart/form-data")
     assert answer.status_code == 422
     assert "not UTF-8 text" in answer.get_data(as_text=True)
     assert version_count(db) == 1
-
-
-def test_staff_publishing_through_htmx_gets_the_form_back_with_the_result(app, client, staff, db):
-    load_v1(app)
-    answer = client.post(
-        "/staff/policy/", data=form(), headers={"HX-Request": "true", "HX-Target": "publish-form"}
-    )
-    html = answer.get_data(as_text=True)
-    assert answer.status_code == 200 and "<html" not in html
-    assert "Version 2 is published; 1 notice queued." in html

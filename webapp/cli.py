@@ -63,14 +63,23 @@ def purge() -> None:
 
 @dev_cli.command("seed")
 @click.option("--users", default=20, show_default=True, help="How many synthetic people.")
-def seed(users: int) -> None:
+@click.option(
+    "--open-requests",
+    default=0,
+    show_default=True,
+    help="How many of them get an open closure request and an open privacy request each.",
+)
+def seed(users: int, open_requests: int) -> None:
     """Fill the database with synthetic people for demos and benchmarks."""
-    from .dev.seed import seed_people
+    from .dev.seed import seed_open_requests, seed_people
 
-    created = seed_people(users)
+    created = seed_people(max(users, open_requests))
     for step in after_upgrade:  # the data the site needs, as after `db upgrade`
         step()
     click.echo(f"seeded {created} people")
+    if open_requests:
+        closures, inquiries = seed_open_requests(open_requests)
+        click.echo(f"seeded {closures} closure requests and {inquiries} privacy requests")
 
 
 def init_app(app: Flask) -> None:

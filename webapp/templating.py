@@ -7,6 +7,7 @@ from datetime import date as Date
 from flask import Flask
 
 from . import timefmt
+from .wording import for_staff
 
 
 def date(value: Date | None) -> str:
@@ -17,5 +18,6 @@ def date(value: Date | None) -> str:
 def init_app(app: Flask) -> None:
     """Register the filters: `date` and `datetime` show times in the reader's zone."""
     timefmt.init_app(app)
+    app.jinja_env.filters["for_staff"] = for_staff
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

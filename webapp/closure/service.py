@@ -126,19 +126,6 @@ def cancel(db: Session, user: User, *, now: dt.datetime | None = None) -> Result
 # --- staff -----------------------------------------------------------------------------
 
 
-def queue(db: Session, *, now: dt.datetime | None = None) -> list[Case]:
-    """Open requests, soonest due first, with the person and the holds (two queries)."""
-    now = now or utcnow()
-    rows = db.execute(
-        select(ClosureRequest, User)
-        .join(User, User.id == ClosureRequest.user_id)
-        .where(ClosureRequest.status.in_(OPEN_STATUSES))
-        .order_by(ClosureRequest.due_on, ClosureRequest.id)
-    ).all()
-    holds = _holds(db, [request.id for request, _ in rows])
-    return [_case(request, person, holds.get(request.id, []), now) for request, person in rows]
-
-
 def get_case(db: Session, request_id: int, *, now: dt.datetime | None = None) -> Case | None:
     """One request with its person and holds, or None."""
     row = db.execute(

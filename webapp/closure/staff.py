@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
 from flask_login import current_user
 
-from .. import db
+from .. import db, queues
 from ..auth import staff_required
-from ..pages import page_or_fragment
+from ..models import utcnow
+from ..pages import page_or_fragment, see_other
 from ..security import client_ip
-from . import erasure, service
+from . import erasure, preview, service
+from .queue import page as queue_page
 from .views import done
 
 bp = Blueprint("closure_staff", __name__, url_prefix="/staff/closures")
@@ -38,15 +42,26 @@ def _case_page(case, *, fragment: str, target: str, errors: dict, form: dict, st
     )
 
 
+FILTER_LABELS = {"open": "Open", **service.STATUS_LABELS, "all": "All"}
+
+
 @bp.get("/")
 @staff_required
 def queue():
-    """Open requests, soonest due first."""
-    return render_template(
+    """One page of the requests with a status (open by default), soonest due first."""
+    result = queue_page(
+        db.session(),
+        status=request.args.get("status", "open"),
+        search=queues.search_text(request.args.get("q")),
+        page=queues.page_number(request.args.get("page")),
+    )
+    return page_or_fragment(
         "closure/staff_queue.html",
-        cases=service.queue(db.session()),
+        "closure/_queue.html",
+        "queue",
+        result=result,
+        filters=FILTER_LABELS,
         labels=service.STATUS_LABELS,
-        hold_labels=dict(erasure.hold_keys()),
     )
 
 
@@ -93,10 +108,34 @@ def add_hold(request_id: int):
     return done(url_for(".case", request_id=request_id))
 
 
+@bp.get("/<int:request_id>/approve")
+@staff_required
+def confirm_approval(request_id: int):
+    """Before approving: exactly what erasure will delete and keep, and the final button."""
+    case = _case_or_404(request_id)
+    if case.request.status not in ("received", "under_review"):
+        flash("Only a request that is received or under review can be approved.", "error")
+        return see_other(url_for(".case", request_id=request_id))
+    grace_days = current_app.config["CLOSURE_GRACE_DAYS"]
+    erase_on = utcnow() + dt.timedelta(days=max(grace_days, 0))
+    return render_template(
+        "closure/staff_approve.html",
+        case=case,
+        preview=preview.preview(db.session(), case, erase_on),
+        erase_on=erase_on,
+        grace_days=grace_days,
+        hold_labels=dict(erasure.hold_keys()),
+        own_request=case.request.user_id == current_user.id,
+    )
+
+
 @bp.post("/<int:request_id>/approve")
 @staff_required
 def approve(request_id: int):
-    """Approve: erase now, or after the grace period."""
+    """Approve once confirmed on the page above: erase now, or after the grace period."""
+    if request.form.get("confirmed") != "yes":
+        # Approval erases an account: it is only ever the answer to the confirmation page.
+        return see_other(url_for(".confirm_approval", request_id=request_id))
     result = service.approve(
         db.session(),
         request_id,

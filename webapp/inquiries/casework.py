@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, or_
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from .. import audit
 from ..cases import CLOSED_ACCOUNT, account_closed, own_case_refusal
@@ -20,7 +19,6 @@ from .service import (
     COMPLAINT_ROUTE,
     COMPLAINT_URL,
     PENDING,
-    STATUSES,
     InquiryNotFound,
     Result,
     add_message,
@@ -36,36 +34,6 @@ class Case:
     inquiry: Inquiry
     person: User
     messages: list[InquiryMessage]
-
-
-def _last_author():
-    return (
-        select(InquiryMessage.author)
-        .where(InquiryMessage.inquiry_id == Inquiry.id)
-        .order_by(col(InquiryMessage.id).desc())
-        .limit(1)
-        .correlate(Inquiry)
-        .scalar_subquery()
-    )
-
-
-def queue(db: Session, *, status: str = "pending") -> list[tuple[Inquiry, User, bool]]:
-    """Requests for staff, soonest due first, each with whether the person wrote last.
-
-    `pending` is every request still owed an answer, and any request (but a closed one) where
-    the person wrote after our last message — a reply to a refusal must not go unseen.
-    """
-    due = func.coalesce(Inquiry.extended_to, Inquiry.due_on)
-    person_last = _last_author() == "person"
-    query = select(Inquiry, User, person_last).join(User, col(User.id) == Inquiry.user_id)
-    if status == "pending":
-        query = query.where(
-            or_(col(Inquiry.status).in_(PENDING), and_(Inquiry.status != "closed", person_last))
-        )
-    elif status in STATUSES:
-        query = query.where(Inquiry.status == status)
-    rows = db.exec(query.order_by(due, col(Inquiry.id)).limit(500)).all()
-    return [(inquiry, person, bool(last)) for inquiry, person, last in rows]
 
 
 def case(db: Session, inquiry_id: int) -> Case:

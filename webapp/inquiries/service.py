@@ -34,6 +34,13 @@ KINDS = {
     "disclosure": "Has my information been provided to anyone?",
     "other": "Another privacy question",
 }
+#: The same kinds as staff read them: about the person, not in their voice.
+STAFF_KINDS = {
+    "access": "Access to their information",
+    "correction": "Correction of their information",
+    "disclosure": "Whether their information was provided to anyone",
+    "other": "Another privacy question",
+}
 STATUSES = {
     "open": "Received",
     "answered": "Answered",

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from .. import db
+from .. import db, queues
 from ..auth import staff_required
 from ..errors import render_error
 from ..models import utcnow
@@ -14,9 +14,11 @@ from ..pages import page_or_fragment, see_other, wants_fragment
 from ..security import client_ip
 from . import casework, service
 from .forms import ExtendForm, RefuseForm, ReplyForm
+from .queue import WAITING
+from .queue import page as queue_page
 
 bp = Blueprint("inquiries_staff", __name__, url_prefix="/staff/privacy-requests")
-FILTERS = {"pending": "Waiting for an answer", **service.STATUSES, "all": "All"}
+FILTERS = {WAITING: "Waiting for an answer", **service.STATUSES, "all": "All"}
 
 
 @bp.errorhandler(service.InquiryNotFound)
@@ -27,17 +29,20 @@ def _not_found(_error: service.InquiryNotFound):
 @bp.get("")
 @staff_required
 def queue():
-    """Requests waiting for an answer, soonest due first (or those with another status)."""
-    status = request.args.get("status", "pending")
-    status = status if status in FILTERS else "pending"
+    """One page of the requests waiting for an answer (or with another status), soonest due first."""
+    result = queue_page(
+        db.session(),
+        status=request.args.get("status", WAITING),
+        search=queues.search_text(request.args.get("q")),
+        page=queues.page_number(request.args.get("page")),
+    )
     return page_or_fragment(
         "inquiries/queue.html",
         "inquiries/_queue.html",
         "queue",
-        rows=casework.queue(db.session(), status=status),
-        status_filter=status,
+        result=result,
         filters=FILTERS,
-        kinds=service.KINDS,
+        kinds=service.STAFF_KINDS,
         statuses=service.STATUSES,
         today=utcnow().date(),
     )
@@ -60,7 +65,7 @@ def _case(inquiry_id: int, *, status: int = 200, notice: str = "", **forms):
         extend_form=forms.get("extend") or ExtendForm(),
         refuse_form=forms.get("refuse") or RefuseForm(),
         close_error=forms.get("close_error", ""),
-        kinds=service.KINDS,
+        kinds=service.STAFF_KINDS,
         statuses=service.STATUSES,
         complaint_route=service.COMPLAINT_ROUTE,
         notice=notice,

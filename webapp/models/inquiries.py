@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Text
+from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 from .datamap import RETAIN, DataCategory, Retention, personal
@@ -27,17 +27,20 @@ class Inquiry(SQLModel, table=True):
     """A privacy question or request from a person, with its Privacy Act due date."""
 
     __tablename__ = "inquiry"
-    __table_args__ = {
-        "info": {
-            "privacy": DataCategory(
-                "Privacy questions and requests",
-                purpose="To answer your privacy questions and requests within the time the "
-                "Privacy Act allows, and to show how each was handled.",
-                retention="Kept while the account is open and for 6 years after it is closed.",
-                delete_rows_on_closure=False,
-            )
-        }
-    }
+    __table_args__ = (
+        Index("ix_inquiry_status_due", "status", "due_on"),  # the staff queue, per status
+        {
+            "info": {
+                "privacy": DataCategory(
+                    "Privacy questions and requests",
+                    purpose="To answer your privacy questions and requests within the time the "
+                    "Privacy Act allows, and to show how each was handled.",
+                    retention="Kept while the account is open and for 6 years after it is closed.",
+                    delete_rows_on_closure=False,
+                )
+            }
+        },
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")

@@ -8,14 +8,15 @@ and the person, so queueing a version's notices again never sends anyone a secon
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from ..mail.service import Recipient, queue_bulk
-from ..models import PolicyVersion, User
+from ..models import OutboxMessage, PolicyVersion, User, utcnow
 from ..preferences.audience import audience
 from ..preferences.lists import POLICY_UPDATES
 
@@ -87,3 +88,41 @@ def queue_notices(
         chunk=batch,
         on_chunk=report,
     )
+
+
+# --- publishing from the staff page: start the notices, then follow them ---------------------
+
+
+@dataclass(frozen=True)
+class NoticeProgress:
+    """How far a version's notices have gone: who is to be told, queued, sent; done when all are."""
+
+    audience: int
+    queued: int
+    sent: int
+    done: bool
+
+
+def start_notices(db: Session, version: PolicyVersion, since: int | None) -> None:
+    """Record, in the publishing transaction, that `version`'s notices are to go out.
+
+    This implementation queues every notice at once, as publishing always has; the mail
+    worker then delivers them. `progress` reads how far that has got.
+    """
+    queue_notices(db, version, since=since, today=utcnow().date())
+
+
+def progress(db: Session, version_number: int) -> NoticeProgress:
+    """How many notices of this version are in the outbox, and how many were sent (one query)."""
+    outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
+    prefix = dedupe_key(version_number, 0).removesuffix("0")
+
+    def counted(status: str):
+        return func.coalesce(func.sum(case((outbox.c.status == status, 1), else_=0)), 0)
+
+    queued, sent, waiting = db.execute(
+        select(func.count(), counted("sent"), counted("queued")).where(
+            outbox.c.dedupe_key.startswith(prefix, autoescape=True)
+        )
+    ).one()
+    return NoticeProgress(audience=queued, queued=queued, sent=int(sent), done=not waiting)

@@ -219,17 +219,19 @@ def publish(
     today: date,
     now: datetime,
     on_batch: Callable[[int, int], None] | None = None,
+    in_background: bool = False,
 ) -> Published:
     """Add the next version and queue its notice to everyone on the policy-updates list.
 
     Nothing is written when any input is refused. The caller commits (version and notices in
-    one transaction, so a notice can never announce a version that was not stored).
+    one transaction, so a notice can never announce a version that was not stored). With
+    `in_background` the notices are only started here, and the mail worker fans them out.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     summary = summary.replace("\r\n", "\n").replace("\r", "\n")
     versions_ = timeline(db)
     latest = versions_[-1] if versions_ else None
-    errors = _check(db, text, summary, effective_on, today, latest)
+    errors = refusals(db, text, summary, effective_on, today, latest)
     if errors:
         return Published(errors=errors)
     assert effective_on is not None
@@ -248,13 +250,15 @@ def publish(
     except IntegrityError:
         return Published(errors={"text": "Another version was published just now. Try again."})
     _changed()
-    count = notices.queue_notices(
-        db, new, since=previous.number if previous else None, today=today, on_batch=on_batch
-    )
+    since = previous.number if previous else None
+    if in_background:
+        notices.start_notices(db, new, since)
+        return Published(version=new)
+    count = notices.queue_notices(db, new, since=since, today=today, on_batch=on_batch)
     return Published(version=new, notices=count)
 
 
-def _check(
+def refusals(
     db: Session,
     text: str,
     summary: str,
@@ -262,6 +266,7 @@ def _check(
     today: date,
     latest: Dated | None,
 ) -> dict[str, str]:
+    """Why this text, summary and date cannot be the next version after `latest` (empty: none)."""
     errors: dict[str, str] = {}
     if not text.strip():
         errors["text"] = "The policy text is empty."
