@@ -78,7 +78,8 @@ def flask(env: dict[str, str], *args: str) -> str:
 
 
 def fresh_postgres(url: str, name: str) -> str:
-    """Drop and create database `name` beside `url`'s; return its URL."""
+    """Drop and create database `name` (prefixed with this checkout's folder) beside `url`'s."""
+    name = f"{ROOT.name}_{name}"  # checkouts running benchmarks at once never drop each other's
     base = make_url(url)
     admin = base.set(drivername="postgresql", database="postgres")
     with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:

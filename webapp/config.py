@@ -28,6 +28,7 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "STAFF_GROUP": ("sentro-staff", str),
     "SMTP_URL": ("smtp://localhost:8025", str),
     "MAIL_FROM": ("Sentro <no-reply@sentro.co>", str),
+    "MAIL_SMTP_CONNECTIONS": (3, lambda v: max(1, min(int(v), 16))),
     "RATELIMIT_STORAGE_URI": ("memory://", str),
     "TRUSTED_PROXIES": (0, int),
     "DATA_ENCRYPTION_KEYS": ([], lambda v: [k.strip() for k in v.split(",") if k.strip()]),

@@ -23,7 +23,13 @@ def deliver_until_idle(stop: threading.Event | None = None) -> DeliveryReport:
     worker = worker_name()
     total = DeliveryReport()
     while not (stop and stop.is_set()):
-        report = deliver_due(db.engine(), server, mail_from=config["MAIL_FROM"], worker=worker)
+        report = deliver_due(
+            db.engine(),
+            server,
+            mail_from=config["MAIL_FROM"],
+            worker=worker,
+            connections=config["MAIL_SMTP_CONNECTIONS"],
+        )
         total += report
         if report.sent + report.retrying + report.failed == 0 or report.errors:
             break

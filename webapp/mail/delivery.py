@@ -1,17 +1,22 @@
-"""Delivering the outbox over SMTP: claim due rows, send over one connection, mark each sent.
+"""Delivering the outbox over SMTP: claim due rows, send over a few connections, mark each sent.
 
 Rows are leased to one worker (on PostgreSQL the claim skips rows another worker holds), and
-each row is marked sent in its own commit right after the server accepts it, so a worker
-killed mid-batch leaves every other row to be delivered by the next one, none sent twice.
+each row is marked sent in its own commit right after the server accepts it, before that SMTP
+connection sends another, so a worker killed mid-batch can resend at most the one message in
+flight on each of its connections and leaves every other row to the next worker.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
 import secrets
 import smtplib
 import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -168,44 +173,85 @@ def deliver_due(
     mail_from: str,
     worker: str,
     batch_size: int = 200,
+    connections: int = 1,
     now: datetime | None = None,
 ) -> DeliveryReport:
-    """Send one batch of due messages over one SMTP connection and one database connection."""
+    """Send one batch of due messages over `connections` SMTP connections at once.
+
+    Each SMTP connection has a database connection of its own and marks each message sent in a
+    commit of its own before it sends the next, so at most one message per connection is in
+    flight: a crash can resend only those, and loses none. While one connection waits for its
+    commit, the others talk to the mail server.
+    """
     now = now or utcnow()
     messages = claim(engine, worker, limit=batch_size, now=now)
     if not messages:
         return DeliveryReport()
-    # One database connection for the batch: each outcome is still its own commit. On
-    # PostgreSQL in autocommit, that commit is the UPDATE itself: one round trip, no BEGIN.
+    pending: queue.SimpleQueue[OutboxMessage] = queue.SimpleQueue()
+    for message in messages:
+        pending.put(message)
+    lanes = max(1, min(connections, len(messages)))
+    reports = [DeliveryReport() for _ in range(lanes)]
+
+    def lane(report: DeliveryReport) -> None:
+        with _marking_connection(engine) as db:
+            _deliver(db, server, pending, report, mail_from=mail_from, worker=worker, now=now)
+
+    if lanes == 1:
+        lane(reports[0])
+    else:
+        threads = [threading.Thread(target=lane, args=(r,), daemon=True) for r in reports]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    total = DeliveryReport()
+    for report in reports:
+        total += report
+    if not pending.empty():  # every connection failed: what nobody took waits for backoff
+        error = total.errors[-1] if total.errors else "SMTP unavailable"
+        with _marking_connection(engine) as db:
+            while not pending.empty():
+                _count(total, _retry_later(db, pending.get(), worker, error, now))
+    return total
+
+
+@contextmanager
+def _marking_connection(engine: Engine) -> Iterator[Connection]:
+    """A database connection for one lane's marks: each is its own commit. On PostgreSQL in
+    autocommit, that commit is the UPDATE itself: one round trip, no BEGIN."""
     with engine.connect() as connection:
         if connection.dialect.name == "postgresql":
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        return _deliver(connection, server, messages, mail_from=mail_from, worker=worker, now=now)
+        yield connection
 
 
 def _deliver(
     db: Connection,
     server: SmtpServer,
-    messages: list[OutboxMessage],
+    pending: queue.SimpleQueue[OutboxMessage],
+    report: DeliveryReport,
     *,
     mail_from: str,
     worker: str,
     now: datetime,
-) -> DeliveryReport:
-    report = DeliveryReport()
+) -> None:
+    """Take messages from `pending` and send them over one SMTP connection until none is left."""
     envelope_from = parseaddr(mail_from)[1]
     try:
         connection = server.connect()
     except (OSError, smtplib.SMTPException) as exc:
         error = f"SMTP unavailable: {type(exc).__name__}"
-        log.warning("%s; %d messages stay queued", error, len(messages))
-        for message in messages:
-            _count(report, _retry_later(db, message, worker, error, now))
+        log.warning("%s; messages stay queued", error)
         report.errors.append(error)
-        return report
+        return  # another connection, or deliver_due, deals with the messages
 
     try:
-        for index, message in enumerate(messages):
+        while True:
+            try:
+                message = pending.get_nowait()
+            except queue.Empty:
+                return
             try:
                 connection.send_message(
                     to_email(message, mail_from),
@@ -217,9 +263,8 @@ def _deliver(
                 smtplib.SMTPDataError,
                 smtplib.SMTPSenderRefused,
             ) as exc:
-                permanent = _is_permanent(exc)
                 error = f"{type(exc).__name__}: {exc}"[:500]
-                if permanent:
+                if _is_permanent(exc):
                     _finish(
                         db,
                         message,
@@ -235,9 +280,8 @@ def _deliver(
             except (OSError, smtplib.SMTPException) as exc:
                 error = f"SMTP connection lost: {type(exc).__name__}"
                 report.errors.append(error)
-                for pending in messages[index:]:
-                    _count(report, _retry_later(db, pending, worker, error, now))
-                return report
+                _count(report, _retry_later(db, message, worker, error, now))
+                return  # the rest stay in `pending` for the other connections
             # Marked sent in its own commit right after the server accepted it.
             _finish(
                 db,
@@ -253,7 +297,6 @@ def _deliver(
             connection.quit()
         except (OSError, smtplib.SMTPException):
             connection.close()
-    return report
 
 
 def _is_permanent(exc: smtplib.SMTPException) -> bool:
