@@ -94,7 +94,7 @@ def mail_lines(comparisons: list[mail.Comparison], campaign: mail.Campaign | Non
         lines.append(
             f"| {c.database} | outbox worker (`mail send-queued`), {c.messages} messages "
             f"| {c.outbox_per_s:.0f} | | | | bare smtplib | {c.ratio:.2f} | ≥ 0.8 "
-            f"| {_verdict(c.ratio, 0.8, None)}; {c.note} |"
+            f"| {'; '.join(x for x in (_verdict(c.ratio, 0.8, None), c.note) if x)} |"
         )
     if campaign is not None:
         dupes = campaign.received - campaign.unique

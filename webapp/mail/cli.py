@@ -12,17 +12,23 @@ from flask.cli import AppGroup
 from .. import db
 from . import purge  # noqa: F401 - registers the outbox's `privacy purge` step
 from .delivery import DeliveryReport, SmtpServer, deliver_due, worker_name
+from .service import before_delivery
 
 mail_cli = AppGroup("mail", help="Deliver and send email.")
 
 
 def deliver_until_idle(stop: threading.Event | None = None) -> DeliveryReport:
-    """Send batches until nothing is due (or `stop` is set); what failed now waits for backoff."""
+    """Send batches until nothing is due (or `stop` is set); what failed now waits for backoff.
+
+    Before each batch, the pending fan-outs (`service.before_delivery`) write their rows.
+    """
     config = current_app.config
     server = SmtpServer.from_url(config["SMTP_URL"])
     worker = worker_name()
     total = DeliveryReport()
     while not (stop and stop.is_set()):
+        for step in before_delivery:
+            step()
         report = deliver_due(
             db.engine(),
             server,

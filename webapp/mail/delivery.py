@@ -16,17 +16,19 @@ import smtplib
 import socket
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from urllib.parse import unquote, urlsplit
 
+from flask import current_app, has_app_context
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from ..models import OutboxMessage, utcnow
+from ..models import OutboxBody, OutboxMessage, utcnow
+from . import shared
 
 log = logging.getLogger(__name__)
 outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
@@ -123,19 +125,25 @@ def claim(engine: Engine, worker: str, *, limit: int, now: datetime) -> list[Out
     return [OutboxMessage.model_validate(dict(row._mapping)) for row in rows]
 
 
-def to_email(message: OutboxMessage, mail_from: str) -> EmailMessage:
-    """The MIME message for an outbox row."""
+def to_email(
+    message: OutboxMessage, mail_from: str, body: OutboxBody | None = None
+) -> EmailMessage:
+    """The MIME message for an outbox row (with its shared body, when it has one)."""
+    headers, text, html = message.headers, message.text_body, message.html_body
+    if body is not None:
+        extra, text, html = shared.personalise(body, message.user_id, message.list_id)
+        headers = {**headers, **extra}
     email = EmailMessage()
     email["From"] = mail_from
     email["To"] = message.to_addr
     email["Subject"] = message.subject
     email["Date"] = format_datetime(message.created_at.astimezone(UTC))
     email["Message-ID"] = message.message_id
-    for name, value in message.headers.items():
+    for name, value in headers.items():
         email[name] = value
-    email.set_content(message.text_body)
-    if message.html_body:
-        email.add_alternative(message.html_body, subtype="html")
+    email.set_content(text)
+    if html:
+        email.add_alternative(html, subtype="html")
     return email
 
 
@@ -192,10 +200,19 @@ def deliver_due(
         pending.put(message)
     lanes = max(1, min(connections, len(messages)))
     reports = [DeliveryReport() for _ in range(lanes)]
+    with engine.connect() as connection:
+        found = shared.bodies(connection, {m.body_id for m in messages if m.body_id})
+    # Shared bodies are personalised with links signed by the app's key: each lane needs it.
+    app = current_app._get_current_object() if has_app_context() else None  # type: ignore[attr-defined]
 
     def lane(report: DeliveryReport) -> None:
-        with _marking_connection(engine) as db:
-            _deliver(db, server, pending, report, mail_from=mail_from, worker=worker, now=now)
+        with (
+            app.app_context() if app is not None else nullcontext(),
+            _marking_connection(engine) as db,
+        ):
+            _deliver(
+                db, server, pending, report, found, mail_from=mail_from, worker=worker, now=now
+            )
 
     if lanes == 1:
         lane(reports[0])
@@ -231,6 +248,7 @@ def _deliver(
     server: SmtpServer,
     pending: queue.SimpleQueue[OutboxMessage],
     report: DeliveryReport,
+    bodies: dict[int, OutboxBody],
     *,
     mail_from: str,
     worker: str,
@@ -254,7 +272,7 @@ def _deliver(
                 return
             try:
                 connection.send_message(
-                    to_email(message, mail_from),
+                    to_email(message, mail_from, bodies.get(message.body_id or 0)),
                     from_addr=envelope_from,
                     to_addrs=[message.to_addr],
                 )

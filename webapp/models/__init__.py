@@ -24,8 +24,8 @@ from .datamap import (
 )
 from .disclosures import Disclosure
 from .inquiries import CorrectionStatement, Inquiry, InquiryMessage
-from .mail import OutboxMessage
-from .policy import PolicyAcknowledgement, PolicyVersion
+from .mail import OutboxBody, OutboxMessage
+from .policy import PolicyAcknowledgement, PolicyNoticeRun, PolicyVersion
 from .preferences import Campaign, Subscription, SubscriptionChange
 from .profile import PaymentCard, PendingEmailChange
 from .time import utcnow
@@ -61,11 +61,13 @@ __all__ = [
     "Inquiry",
     "InquiryMessage",
     "OnClosure",
+    "OutboxBody",
     "OutboxMessage",
     "PaymentCard",
     "PendingEmailChange",
     "Personal",
     "PolicyAcknowledgement",
+    "PolicyNoticeRun",
     "PolicyVersion",
     "Retention",
     "RetentionHold",

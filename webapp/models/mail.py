@@ -17,6 +17,8 @@ class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox_message"
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
+        #: How far a shared-body email has got (the staff page's progress) without a table scan.
+        Index("ix_outbox_body_status", "body_id", "status"),
         {
             "info": {
                 "privacy": DataCategory(
@@ -48,4 +50,26 @@ class OutboxMessage(SQLModel, table=True):
     claimed_until: datetime | None = None
     last_error: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
+    #: A body shared by many rows (a notice to everyone on a list): the row's own subject is
+    #: stored, its text and HTML come from the body with the person's footer filled in at sending.
+    body_id: int | None = Field(default=None, foreign_key="outbox_body.id")
     sent_at: datetime | None = Field(default=None, sa_column_kwargs={"info": personal("Sent at")})
+
+
+class OutboxBody(SQLModel, table=True):
+    """One rendering shared by many outbox rows, with marks where each person's values go.
+
+    Written once per bulk email (a policy notice to a million people is one body and a million
+    small rows); the worker fills each person's footer links in when it sends.
+    """
+
+    __tablename__ = "outbox_body"
+
+    id: int | None = Field(default=None, primary_key=True)
+    template: str = Field(max_length=64)
+    #: The mark that starts a placeholder: `<mark><footer key>@@` in the texts below.
+    mark: str = Field(max_length=32)
+    subject: str = Field(max_length=300)
+    text_body: str = Field(sa_column=Column(Text, nullable=False))
+    html_body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
