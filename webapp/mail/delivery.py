@@ -112,17 +112,14 @@ def claim(engine: Engine, worker: str, *, limit: int, now: datetime) -> list[Out
         .with_for_update(skip_locked=True)
     )
     with engine.begin() as connection:
-        connection.execute(
+        rows = connection.execute(
             update(outbox)
             .where(outbox.c.id.in_(due.scalar_subquery()))
             .values(claimed_by=worker, claimed_until=now + LEASE)
-        )
-        rows = connection.execute(
-            select(outbox)
-            .where(outbox.c.claimed_by == worker, outbox.c.status == "queued")
-            .order_by(outbox.c.id)
+            .returning(*outbox.c)
         ).all()
-    return [OutboxMessage.model_validate(dict(row._mapping)) for row in rows]
+    messages = [OutboxMessage.model_validate(dict(row._mapping)) for row in rows]
+    return sorted(messages, key=lambda m: m.id or 0)
 
 
 def to_email(

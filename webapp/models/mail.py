@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, Index, Text
+from sqlalchemy import JSON, Column, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from .datamap import DataCategory, personal
@@ -19,6 +19,13 @@ class OutboxMessage(SQLModel, table=True):
         Index("ix_outbox_due", "status", "next_attempt_at"),
         #: How far a shared-body email has got (the staff page's progress) without a table scan.
         Index("ix_outbox_body_status", "body_id", "status"),
+        #: The claim's walk, oldest first, over the rows still to send (not the million sent).
+        Index(
+            "ix_outbox_queued",
+            "id",
+            postgresql_where=text("status = 'queued'"),
+            sqlite_where=text("status = 'queued'"),
+        ),
         {
             "info": {
                 "privacy": DataCategory(
