@@ -15,6 +15,7 @@ import secrets
 import smtplib
 import socket
 import threading
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from email.utils import format_datetime, parseaddr
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app, has_app_context
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from ..models import OutboxBody, OutboxMessage, utcnow
@@ -154,6 +155,52 @@ def _finish(connection: Connection, message: OutboxMessage, worker: str, **value
         )
 
 
+_SENT = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("m_id"), outbox.c.claimed_by == bindparam("m_worker"))
+    .values(
+        status="sent",
+        sent_at=bindparam("m_at", type_=outbox.c.sent_at.type),
+        attempts=bindparam("m_attempts"),
+        claimed_by=None,
+        claimed_until=None,
+    )
+)
+
+
+def mark_sent(connection: Connection, message: OutboxMessage, worker: str) -> None:
+    """Record that the server accepted `message`: one UPDATE that is its own commit.
+
+    The statement is compiled once per connection and handed straight to the driver: the
+    driver connection is in autocommit (PostgreSQL: set by the lane; SQLite: no BEGIN is open),
+    so the UPDATE alone is the commit, and SQLAlchemy's per-statement work is saved on the one
+    statement every message makes.
+    """
+    prepared = connection.info.get("sentro.mark_sent")
+    if prepared is None:
+        dialect = connection.dialect
+        compiled = _SENT.compile(dialect=dialect)
+        processor = outbox.c.sent_at.type.dialect_impl(dialect).bind_processor(dialect)
+        prepared = (str(compiled), compiled, processor or (lambda v: v))
+        connection.info["sentro.mark_sent"] = prepared
+    sql, compiled, process_at = prepared
+    values = compiled.construct_params(
+        {
+            "m_id": message.id,
+            "m_worker": worker,
+            "m_at": process_at(utcnow()),
+            "m_attempts": message.attempts + 1,
+        }
+    )
+    order = compiled.positiontup
+    params = tuple(values[name] for name in order) if order else values
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+    finally:
+        cursor.close()
+
+
 def _retry_later(
     connection: Connection, message: OutboxMessage, worker: str, error: str, now: datetime
 ) -> str:
@@ -192,42 +239,63 @@ def deliver_due(
     messages = claim(engine, worker, limit=batch_size, now=now)
     if not messages:
         return DeliveryReport()
-    pending: queue.SimpleQueue[OutboxMessage] = queue.SimpleQueue()
-    for message in messages:
-        pending.put(message)
     lanes = max(1, min(connections, len(messages)))
+    # One queue per connection, by recipient: a person's emails go over one connection, in
+    # the order they were queued, whatever the other connections do.
+    pending: list[queue.SimpleQueue[OutboxMessage]] = [queue.SimpleQueue() for _ in range(lanes)]
+    for message in messages:
+        pending[zlib.crc32(message.to_addr.lower().encode()) % lanes].put(message)
     reports = [DeliveryReport() for _ in range(lanes)]
     with engine.connect() as connection:
         found = shared.bodies(connection, {m.body_id for m in messages if m.body_id})
     # Shared bodies are personalised with links signed by the app's key: each lane needs it.
     app = current_app._get_current_object() if has_app_context() else None  # type: ignore[attr-defined]
 
-    def lane(report: DeliveryReport) -> None:
+    failures: list[BaseException] = []
+
+    def lane(report: DeliveryReport, mine: queue.SimpleQueue[OutboxMessage]) -> None:
+        try:
+            _lane(report, mine)
+        except Exception as exc:  # noqa: BLE001 - raised again below, in the worker's thread
+            failures.append(exc)
+
+    def _lane(report: DeliveryReport, mine: queue.SimpleQueue[OutboxMessage]) -> None:
         with (
             app.app_context() if app is not None else nullcontext(),
             _marking_connection(engine) as db,
         ):
-            _deliver(
-                db, server, pending, report, found, mail_from=mail_from, worker=worker, now=now
-            )
+            _deliver(db, server, mine, report, found, mail_from=mail_from, worker=worker, now=now)
 
     if lanes == 1:
-        lane(reports[0])
+        lane(reports[0], pending[0])
     else:
-        threads = [threading.Thread(target=lane, args=(r,), daemon=True) for r in reports]
+        threads = [
+            threading.Thread(target=lane, args=lane_args, daemon=True)
+            for lane_args in zip(reports, pending, strict=True)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+    if failures:
+        raise failures[0]
     total = DeliveryReport()
     for report in reports:
         total += report
-    if not pending.empty():  # every connection failed: what nobody took waits for backoff
+    left = [message for mine in pending for message in _drain(mine)]
+    if left:  # a connection failed or was lost: what it did not send waits for backoff
         error = total.errors[-1] if total.errors else "SMTP unavailable"
         with _marking_connection(engine) as db:
-            while not pending.empty():
-                _count(total, _retry_later(db, pending.get(), worker, error, now))
+            for message in left:
+                _count(total, _retry_later(db, message, worker, error, now))
     return total
+
+
+def _drain(pending: queue.SimpleQueue[OutboxMessage]) -> list[OutboxMessage]:
+    taken = []
+    while not pending.empty():
+        taken.append(pending.get())
+    return taken
 
 
 @contextmanager
@@ -296,16 +364,9 @@ def _deliver(
                 error = f"SMTP connection lost: {type(exc).__name__}"
                 report.errors.append(error)
                 _count(report, _retry_later(db, message, worker, error, now))
-                return  # the rest stay in `pending` for the other connections
+                return  # the rest of this connection's messages wait for backoff
             # Marked sent in its own commit right after the server accepted it.
-            _finish(
-                db,
-                message,
-                worker,
-                status="sent",
-                sent_at=utcnow(),
-                attempts=message.attempts + 1,
-            )
+            mark_sent(db, message, worker)
             report.sent += 1
     finally:
         try:
