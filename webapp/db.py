@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -14,6 +14,12 @@ from sqlmodel import Session, create_engine
 
 #: What a failing database raises; pages answer 503 for these (see `errors.py`).
 DatabaseUnavailable = (OperationalError, InterfaceError, PoolTimeout)
+
+
+#: An execution option: on SQLite, transactions begin with BEGIN IMMEDIATE (requests that may
+#: write: every method but GET, HEAD and OPTIONS); other databases ignore it.
+IMMEDIATE = "sentro_begin_immediate"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def make_engine(url: str) -> Engine:
@@ -43,7 +49,11 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # pragma: no cover - driver hook
-        connection.exec_driver_sql("BEGIN")
+        # A request that may write takes the write lock at BEGIN (waiting up to busy_timeout):
+        # a transaction that read first cannot take it once another process has written since,
+        # and SQLite then fails at once instead of waiting (a 503 under concurrent saves).
+        immediate = connection.get_execution_options().get(IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
@@ -51,6 +61,9 @@ def make_engine(url: str) -> Engine:
 def init_app(app: Flask) -> None:
     """Create the app's engine and close the request's session when the request ends."""
     app.extensions["sentro.engine"] = make_engine(app.config["DATABASE_URL"])
+    app.extensions["sentro.writing_engine"] = app.extensions["sentro.engine"].execution_options(
+        **{IMMEDIATE: True}
+    )
     app.teardown_appcontext(_close_session)
 
 
@@ -60,9 +73,12 @@ def engine() -> Engine:
 
 
 def session() -> Session:
-    """The ORM session of this request, opened on first use."""
+    """The ORM session of this request, opened on first use (writing requests: see IMMEDIATE)."""
     if "db_session" not in g:
-        g.db_session = Session(engine(), expire_on_commit=False)
+        bind = engine()
+        if has_request_context() and request.method not in SAFE_METHODS:
+            bind = current_app.extensions["sentro.writing_engine"]
+        g.db_session = Session(bind, expire_on_commit=False)
     return g.db_session
 
 
