@@ -109,6 +109,20 @@ def test_publishing_records_the_notice_and_the_worker_queues_it(app, db):
         assert notices.progress(db, 2) == notices.NoticeProgress(3, 3, 0, done=False)
 
 
+def test_a_version_published_without_a_notice_reports_nothing_to_send(app, db):
+    load_v1(app)
+    with app.app_context():
+        assert notices.progress(db, 1) == notices.NoticeProgress(0, 0, 0, done=True)
+
+
+def test_a_refused_publication_records_no_notice(app, db):
+    load_v1(app)
+    people(db)
+    assert not publish(app, text=V1, effective_on=today()).ok
+    assert fan_out(app) == 0
+    assert db.exec(select(PolicyNoticeRun)).all() == []
+
+
 def test_each_notice_is_keyed_by_version_and_person_so_queueing_again_sends_nothing_more(app, db):
     load_v1(app)
     people(db)
