@@ -140,7 +140,7 @@ def main() -> None:
     campaign = None
     with run_server_in_thread(port=0) as provider:
         provider_url = f"http://localhost:{provider.server_port}"
-        databases = [("SQLite", f"sqlite:///{servers.OUT / 'bench.sqlite3'}")]
+        databases = [("SQLite", servers.fresh_sqlite("bench.sqlite3"))]
         if args.postgres:
             databases.append(("PostgreSQL", servers.fresh_postgres(args.postgres, "bench")))
         for label, url in databases if not args.no_pages else ():
@@ -155,7 +155,7 @@ def main() -> None:
                 url if label == "SQLite" else servers.fresh_postgres(args.postgres, "bench_smtp")
             )
             if label == "SQLite":
-                target = f"sqlite:///{servers.OUT / 'mail.sqlite3'}"
+                target = servers.fresh_sqlite("mail.sqlite3")
             for count in mail_counts:
                 comparisons.append(mail.compare(target, label, count))
         if args.postgres and not args.no_mail:

@@ -88,6 +88,18 @@ def fresh_postgres(url: str, name: str) -> str:
     return base.set(database=name).render_as_string(hide_password=False)
 
 
+def fresh_sqlite(name: str) -> str:
+    """An empty SQLite database `name` in bench/out (a previous run's is removed); its URL.
+
+    A reused database would hold the previous run's changes: its one-click row would take
+    people off a list they had already left.
+    """
+    path = OUT / name
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return f"sqlite:///{path}"
+
+
 @contextmanager
 def gunicorn(app: str, env: dict[str, str], port: int) -> Iterator[str]:
     """Serve `app` (a gunicorn app spec) with the shared settings on `port`."""
