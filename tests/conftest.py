@@ -189,6 +189,25 @@ def staff(login_as) -> User:
     return login_as("sam", email="sam@sentro.co", name="Sam Staff", groups=["sentro-staff"])
 
 
+@pytest.fixture
+def age_sign_in(app):
+    """`age_sign_in(seconds)`: every session proved who its person is `seconds` earlier."""
+    from datetime import timedelta
+
+    from sqlmodel import Session, select
+
+    from webapp.models import UserSession
+
+    def age(seconds: int = 3600) -> None:
+        with Session(app.extensions["sentro.engine"]) as session:
+            for row in session.exec(select(UserSession)).all():
+                row.auth_time = row.auth_time - timedelta(seconds=seconds)
+                session.add(row)
+            session.commit()
+
+    return age
+
+
 @dataclass
 class Outbox:
     """What the real SMTP server received, after delivering what is queued."""

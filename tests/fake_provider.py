@@ -54,6 +54,7 @@ class FakeProvider:
         self.fault: str | None = None
         self.garbage_at: str = "discovery"  # which endpoint answers garbage
         self.subject = "fake-person"
+        self.sid: str | None = None  #: the provider's session id, put in ID tokens when set
         self.url = ""
         self._nonces: dict[str, str] = {}
 
@@ -127,6 +128,8 @@ class FakeProvider:
             "exp": now + 300,
             "nonce": nonce,
         }
+        if self.sid:
+            claims["sid"] = self.sid
         fault = self.fault
         if fault == "wrong_audience":
             claims["aud"] = "someone-elses-client"
@@ -140,6 +143,31 @@ class FakeProvider:
             return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
         key = self.other_key if fault == "bad_signature" else self.key
         return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
+
+    # --- back-channel logout tokens, right or wrong -----------------------------------
+
+    def logout_token(
+        self, *, alg: str = "RS256", key=None, header: dict | None = None, **claims
+    ) -> str:
+        """A logout token (OIDC Back-Channel Logout 1.0): claims given as None are left out."""
+        now = int(time.time())
+        body = {
+            "iss": self.url,
+            "aud": self.client_id,
+            "iat": now,
+            "exp": now + 120,
+            "jti": secrets.token_urlsafe(12),
+            "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+            **claims,
+        }
+        body = {name: value for name, value in body.items() if value is not None}
+        head = {"alg": alg, "typ": "logout+jwt", **(header or {})}
+        if alg == "none":
+            return f"{_b64(head)}.{_b64(body)}."
+        if key is None:
+            key = self.key
+            head.setdefault("kid", key.kid)
+        return jwt.encode(head, body, key, algorithms=[alg])
 
 
 def _json(data: dict) -> Response:

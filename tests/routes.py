@@ -17,6 +17,8 @@ from webapp import create_app
 #: client's one-click unsubscribe POST carries no cookie and no token by design.
 CSRF_EXEMPT: dict[str, str] = {
     "preferences.unsubscribe": "RFC 8058 one-click unsubscribe: no cookies, no token, by design",
+    "auth.backchannel_logout": "OIDC Back-Channel Logout: the provider's server posts a signed "
+    "logout token, with no cookie and no CSRF token, by design",
 }
 
 #: GET endpoints that answer a file to save, not a page to read.

@@ -36,13 +36,19 @@ def test_editing_the_phone_inline_with_javascript(browser_page, provider_url):
 
     page.get_by_role("textbox", name="Phone number").fill("021 555 0123")
     page.get_by_role("button", name="Save phone number").click()
-    page.locator("#field-phone dd", has_text="+64 21 555 0123").wait_for()
+    page.locator("#field-phone .field-value", has_text="+64 21 555 0123").wait_for()
     assert "Phone number saved." in page.locator("#notices").inner_text()
     assert page.url.endswith("/account/profile")
 
+    # The next edit starts clean: the last field's "saved" is not left standing beside it.
+    page.get_by_role("link", name="Edit name").click()
+    page.get_by_role("textbox", name="Full name").wait_for()
+    assert page.locator("#notices").inner_text().strip() == ""
+    page.get_by_role("link", name="Cancel editing name").click()
+
     page.get_by_role("link", name="Edit phone number").click()
     page.get_by_role("link", name="Cancel editing phone number").click()
-    page.locator("#field-phone dd", has_text="+64 21 555 0123").wait_for()
+    page.locator("#field-phone .field-value", has_text="+64 21 555 0123").wait_for()
     assert page.locator("#field-phone form").count() == 0
 
 

@@ -34,13 +34,41 @@ def test_the_close_page_says_what_is_kept_why_and_for_how_long(client, person):
         assert item["label"] in html
         assert item["basis"] in html
     assert "7 years after closure" in html
-    assert "we wait 14 days before erasing" in html
+    assert "wait 14 days before erasing" in html
     assert "Type CLOSE to confirm" in html
 
 
-def test_the_close_page_needs_a_recent_sign_in(client, person):
-    with client.session_transaction() as session:
-        session["auth_time"] -= 3600
+def test_the_close_page_leads_with_the_decision_and_folds_the_retention_away(client, person):
+    html = client.get("/account/close").get_data(as_text=True)
+    means = html.index("What closing means")
+    download = html.index('href="/account/export.json"')
+    form = html.index('id="close-form"')
+    kept = html.index("<details")
+    assert means < download < form < kept, "meaning, download, form, then the folded detail"
+    assert "Download your data first" in html
+    assert "What we may have to keep, and why" in html[kept:]
+
+
+def test_each_reason_for_keeping_is_said_once_per_category(client, person):
+    html = client.get("/account/close").get_data(as_text=True)
+    kept = html[html.index("<details") : html.index("</details>")]
+    for group in erasure.kept_by_category():
+        assert f"<h3>{group['category']}</h3>" in kept.replace("&#39;", "'")
+        for reason in group["reasons"]:
+            assert kept.count(reason["basis"].replace("'", "&#39;")) >= 1
+    # The Privacy Act reason covers several columns of one table: one sentence, not one per row.
+    bases = [item["basis"] for item in erasure.retained_by_law()]
+    repeated = {basis for basis in bases if bases.count(basis) > 1}
+    assert repeated, "the data map keeps several columns for the same reason"
+    for basis in repeated:
+        groups = [
+            g for g in erasure.kept_by_category() for r in g["reasons"] if r["basis"] == basis
+        ]
+        assert kept.count(basis.replace("'", "&#39;")) == len(groups)
+
+
+def test_the_close_page_needs_a_recent_sign_in(client, person, age_sign_in):
+    age_sign_in(3600)
     for response in (client.get("/account/close"), _ask(client)):
         assert response.status_code == 303
         assert "reauth=1" in response.headers["Location"]

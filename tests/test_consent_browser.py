@@ -104,9 +104,8 @@ def test_withdrawing_removes_the_tag_and_the_ga_cookies(browser_page, live_url):
     page = browser_page
     asked = answer_google_locally(page)
     page.goto("/account/privacy-controls")
-    page.get_by_role("radio", name="Allow analytics", exact=True).check()
     with page.expect_response(GTAG_URL):
-        page.get_by_role("button", name="Save my choices").click()
+        page.get_by_role("switch", name="Analytics").click()  # the page reloads for the tag
     expect(page.locator("#notices")).to_contain_text(SAVED)
     # What Google's script would have left behind, host-only as the tag is configured.
     page.context.add_cookies(
@@ -117,8 +116,7 @@ def test_withdrawing_removes_the_tag_and_the_ga_cookies(browser_page, live_url):
     )
     assert sorted(optional_cookies(page)) == ["_ga", "_ga_TEST12345"]
 
-    page.get_by_role("radio", name="Don't allow analytics").check()
-    page.get_by_role("button", name="Save my choices").click()
+    page.get_by_role("switch", name="Analytics").click()
     expect(page.get_by_text("Now: not allowed")).to_be_visible()
     assert optional_cookies(page) == []
     assert page.locator("script[data-measurement-id]").count() == 0
@@ -151,11 +149,14 @@ def test_choosing_without_javascript(nojs_page):
     expect(page.get_by_role("region", name="Cookies and your privacy")).to_have_count(0)
 
     page.get_by_role("contentinfo").get_by_role("link", name="Privacy controls").click()
-    page.get_by_role("radio", name="Allow analytics", exact=True).check()
-    page.get_by_role("radio", name="Allow internal research", exact=True).check()
-    page.get_by_role("button", name="Save my choices").click()
+    page.get_by_role("switch", name="Analytics").click()  # a real button: it posts the form
     page.wait_for_url("**/account/privacy-controls")
     expect(page.locator("#notices")).to_contain_text(SAVED)
+    page.get_by_role("switch", name="Internal research").click()
+    page.wait_for_url("**/account/privacy-controls")
+    expect(page.get_by_role("switch", name="Internal research")).to_have_attribute(
+        "aria-checked", "true"
+    )
     expect(page.locator("#choice-analytics")).to_contain_text("Now: allowed")
     expect(page.locator("#choice-personalisation")).to_contain_text("Now: not allowed")
     page.goto("/")
@@ -175,9 +176,26 @@ def test_global_privacy_control_keeps_google_away_even_after_accepting(chromium,
     page.goto("/account/privacy-controls")
     expect(page.locator("#gpc-notice")).to_be_visible()
     expect(page.locator("#choice-analytics")).to_contain_text("off (Global Privacy Control)")
-    expect(page.get_by_role("radio", name="Allow analytics", exact=True)).to_be_disabled()
+    expect(page.get_by_role("switch", name="Analytics")).to_be_disabled()
     expect(page.locator("#choice-research")).to_contain_text("Now: allowed")
     page.wait_for_load_state("networkidle")
     assert asked == []
     assert optional_cookies(page) == []
     context.close()
+
+
+def test_a_switch_saves_in_place_and_keeps_the_focus(browser_page, config):
+    """With JavaScript: no page load, the row says Saved, and focus stays on the switch."""
+    page = browser_page
+    page.goto("/account/privacy-controls")
+    research = page.get_by_role("switch", name="Internal research")
+    expect(research).to_have_attribute("aria-checked", "false")
+    page.evaluate("() => { window.stayed = true }")
+    research.click()
+    expect(research).to_have_attribute("aria-checked", "true")
+    expect(page.locator("#choice-research")).to_contain_text("Saved")
+    expect(research).to_be_focused()
+    assert page.evaluate("() => window.stayed") is True  # swapped in place, not reloaded
+    page.keyboard.press("Enter")
+    expect(research).to_have_attribute("aria-checked", "false")
+    expect(page.locator("#choice-research")).to_contain_text("Now: not allowed")

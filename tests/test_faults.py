@@ -242,7 +242,7 @@ def _is_503_page(response) -> None:
 def test_database_down_signed_in_pages_answer_503_in_the_layout(down_app):
     client = down_app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = "1:0"
+        session["sid"] = "a-session-reference"
     _is_503_page(client.get("/account"))
 
 

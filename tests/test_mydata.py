@@ -59,9 +59,13 @@ def test_the_export_has_a_record_from_every_table_about_the_person(app, db, two_
         assert category["records"], f"{table.name}: nothing exported"
         assert set(category["records"][0]) == set(exported)
         text = json.dumps(category["records"])
+        # What the person is shown of the planted row, after the table's own shaping.
+        shown = privacy_of(table).extra.get("export_row", dict)(
+            {name: planted.get((table.name, name), "") for name in exported}
+        )
         for name in exported:
-            if "alphaperson" in planted.get((table.name, name), ""):
-                assert planted[(table.name, name)] in text, f"{table.name}.{name} is missing"
+            if "alphaperson" in (shown[name] or ""):
+                assert shown[name] in text, f"{table.name}.{name} is missing"
 
 
 def test_the_export_holds_nothing_about_anyone_else(app, db, two_people):
@@ -201,3 +205,103 @@ def test_a_table_can_hide_rows_from_the_export_until_they_may_be_shown(
         for r in next(c for c in document["categories"] if c["table"] == "audit_event")["records"]
     ]
     assert actions == ["shown"]
+
+
+STAFF_IP, OWN_IP = "198.51.100.77", "203.0.113.45"
+
+
+@pytest.fixture
+def staff_acted_on(app, person, db):
+    """Staff answered the person's request, reviewed their closure and recorded a release."""
+    from webapp.closure import service as closure
+    from webapp.disclosures import service as disclosures
+    from webapp.inquiries import casework
+    from webapp.inquiries import service as inquiries
+    from webapp.models import User
+
+    staff = User(issuer="https://id.test", subject="sam", email="sam@sentro.co", name="Sam Staff")
+    staff.is_staff = True
+    db.add(staff)
+    db.commit()
+    me = db.get(User, person.id)
+    with app.test_request_context():
+        opened = inquiries.open_inquiry(
+            db, me, kind="other", subject="Cookies?", message="Which?", ip=OWN_IP
+        )
+        assert casework.answer(db, staff, opened.inquiry.id, "These.", ip=STAFF_IP).ok
+        requested = closure.request_closure(db, me, confirmation="CLOSE")
+        assert closure.start_review(db, requested.request.id, staff, ip=STAFF_IP).ok
+        recorded = disclosures.record_disclosure(
+            db,
+            staff=staff,
+            person=str(person.id),
+            recipient="NZ Police",
+            disclosed_on=utcnow().date(),
+            categories=["Account"],
+            purpose="Production order",
+            legal_basis="Court proceedings",
+            ip=STAFF_IP,
+        )
+        assert recorded.ok, recorded.errors
+    return staff
+
+
+@pytest.mark.parametrize("path", ["/account/export.json", "/account/your-data"])
+def test_staff_actions_show_as_sentro_staff_without_their_address(client, staff_acted_on, path):
+    body = client.get(path).get_data(as_text=True)
+    assert STAFF_IP not in body
+    assert "Sam Staff" not in body and "sam@sentro.co" not in body
+    assert "Sentro staff" in body
+    assert OWN_IP in body  # the person's own actions keep their details
+
+
+def test_the_audit_in_the_export_names_staff_only_as_sentro_staff(client, staff_acted_on):
+    export = client.get("/account/export.json").get_json()
+    [audit] = [c for c in export["categories"] if c["table"] == "audit_event"]
+    staff_actions = {"inquiry.answered", "closure.review_started", "disclosure.recorded"}
+    by_staff = [r for r in audit["records"] if r["action"] in staff_actions]
+    assert {r["action"] for r in by_staff} == staff_actions
+    assert {(r["actor"], r["ip"]) for r in by_staff} == {("Sentro staff", None)}
+    [own] = [r for r in audit["records"] if r["action"] == "inquiry.opened"]
+    assert (own["actor"], own["ip"]) == ("self", OWN_IP)
+
+
+# --- email preferences: a list never switched still has a standing --------------------------
+
+
+def _subscriptions(document: dict) -> dict[str, dict]:
+    category = next(c for c in document["categories"] if c["table"] == "subscription")
+    return {record["list_id"]: record for record in category["records"]}
+
+
+def test_lists_on_by_default_are_in_the_export_though_never_switched(client, person):
+    """Regression: "Email preferences: Nothing held" while the default-on lists were on."""
+    held = _subscriptions(client.get("/account/export.json").get_json())
+    assert held["policy-updates"] == {
+        "list_id": "policy-updates",
+        "subscribed": True,
+        "changed_at": None,
+        "changed_via": "default",
+    }
+    assert held["service-updates"]["subscribed"] is True
+    assert held["offers"]["subscribed"] is False
+
+
+def test_a_list_the_person_switched_shows_their_choice_once(client, person, db):
+    from webapp.preferences import set_subscription
+
+    set_subscription(db, person.id, "service-updates", False, "page")
+    held = _subscriptions(client.get("/account/export.json").get_json())
+    assert held["service-updates"]["subscribed"] is False
+    assert held["service-updates"]["changed_via"] == "page"
+    document = client.get("/account/export.json").get_json()
+    category = next(c for c in document["categories"] if c["table"] == "subscription")
+    assert [r["list_id"] for r in category["records"]].count("service-updates") == 1
+
+
+def test_the_page_shows_the_lists_a_new_person_is_on(client, person):
+    html = client.get("/account/your-data").get_data(as_text=True)
+    section = html[html.index('id="category-subscription"') :]
+    section = section[: section.index("</section>")]
+    assert "Nothing held" not in section
+    assert "policy-updates" in section and "Yes" in section

@@ -25,7 +25,7 @@ def test_database_down_gives_503_pages(config, migrated, tmp_path):
     client = app.test_client()
     assert client.get("/healthz").status_code == 503
     with client.session_transaction() as session:
-        session["_user_id"] = "1:0"
+        session["sid"] = "a-session-reference"
     page = client.get("/account")
     assert page.status_code == 503
     assert "briefly unavailable" in page.get_data(as_text=True)

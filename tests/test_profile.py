@@ -15,7 +15,8 @@ from webapp.profile import forms, service
 from webapp.profile.forms import GROUPS
 
 PROFILE_COLUMNS = ("name", "preferred_name", "email", "phone", "address_line1", "address_line2",
-                   "city", "region", "postcode", "country", "profile_version")  # fmt: skip
+                   "city", "region", "postcode", "country", "time_zone",
+                   "profile_version")  # fmt: skip
 
 
 def htmx_headers(group: str) -> dict[str, str]:
@@ -398,7 +399,7 @@ ANY_TEXT = st.one_of(
 )
 
 
-@pytest.mark.parametrize("group", ["name", "phone", "address"])
+@pytest.mark.parametrize("group", ["name", "phone", "address", "timezone"])
 def test_no_input_to_any_field_gives_a_server_error_and_a_refusal_saves_nothing(
     client, person, db, group
 ):
@@ -427,7 +428,7 @@ def test_no_input_to_any_field_gives_a_server_error_and_a_refusal_saves_nothing(
 
 @settings(max_examples=300, deadline=None)
 @given(
-    group=st.sampled_from(["name", "phone", "address", "email"]),
+    group=st.sampled_from(["name", "phone", "address", "email", "timezone"]),
     raw=st.text(alphabet=st.characters(exclude_categories=()), max_size=300),
 )
 def test_checking_any_text_for_any_field_answers_and_never_raises(group, raw):
@@ -483,3 +484,101 @@ def test_the_demo_people_see_a_card_when_they_first_sign_in(app, client, login_a
     html = client.get("/account/profile").get_data(as_text=True)
     assert re.search(r"(Visa|Mastercard|American Express) ending in \d{4}, expires", html)
     assert len(db.exec(select(User)).all()) == 2  # the sign-in found the seeded person
+
+
+# --- the time zone ------------------------------------------------------------------------
+
+
+def test_the_time_zone_starts_at_auckland_and_is_chosen_from_every_iana_zone(client, person):
+    assert stored_zone(client) == "Pacific/Auckland"
+    html = client.get("/account/profile/timezone/edit").get_data(as_text=True)
+    assert '<select id="f-time_zone" name="time_zone"' in html
+    assert '<option value="Pacific/Auckland" selected>' in html
+    assert '<option value="America/New_York">America/New York</option>' in html
+    assert html.count("<option ") > 300
+
+
+def stored_zone(client) -> str:
+    html = client.get("/account/profile").get_data(as_text=True)
+    region = html[html.index('id="field-timezone"') :]
+    return re.search(r"<p>([^<]+?) <span", region).group(1).replace(" ", "_")
+
+
+def test_a_chosen_zone_is_stored_and_every_time_is_shown_in_it(client, person, db):
+    seen = seen_in_form(client, "timezone")
+    response = client.post(
+        "/account/profile/timezone", data={"time_zone": "Europe/London", "seen": seen}
+    )
+    assert response.status_code == 303
+    assert stored(db, person.id)["time_zone"] == "Europe/London"
+    html = client.get("/account/security").get_data(as_text=True)
+    assert re.search(r"\d{2}:\d{2} (GMT|BST)", html), "sign-in times in London time"
+    assert "NZDT" not in html and "NZST" not in html
+
+
+@pytest.mark.parametrize(
+    "typed", ["", "Mars/Olympus_Mons", "pacific/auckland", "../../etc/passwd", "NZ" * 40, "+13"]
+)
+def test_a_zone_not_in_the_list_is_refused_and_nothing_changes(client, person, db, typed):
+    seen = seen_in_form(client, "timezone")
+    before = stored(db, person.id)
+    response = client.post(
+        "/account/profile/timezone",
+        data={"time_zone": typed, "seen": seen},
+        headers=htmx_headers("timezone"),
+    )
+    assert response.status_code == 422
+    assert "Choose a time zone from the list" in response.get_data(as_text=True)
+    assert stored(db, person.id) == before
+
+
+# --- polish: labels, notices, the change link, the country ------------------------------
+
+
+def test_no_card_repeats_its_heading_as_a_field_label(client, person):
+    html = client.get("/account/profile").get_data(as_text=True)
+    for group in GROUPS.values():
+        start = html.index(f'id="field-{group.name}"')
+        card = html[start : html.index("</section>", start)]
+        assert f"<dt>{group.label}</dt>" not in card, group.label
+        assert card.count(group.label) == 1, f"{group.label} said more than once"
+
+
+def test_opening_the_next_form_clears_the_last_saved_notice(client, person):
+    seen = seen_in_form(client, "name")
+    saved = client.post(
+        "/account/profile/name",
+        data={"name": "Ana C", "preferred_name": "", "seen": seen},
+        headers=htmx_headers("name"),
+    ).get_data(as_text=True)
+    assert 'hx-swap-oob="innerHTML:#notices"><p class="notice notice-success">Name saved.' in saved
+    editing = client.get("/account/profile/phone/edit", headers=htmx_headers("phone"))
+    assert '<div hx-swap-oob="innerHTML:#notices"></div>' in editing.get_data(as_text=True)
+
+
+def test_the_change_link_comes_before_a_pending_change_panel(client, person):
+    client.post("/account/profile/email", data={"email": "new-ana@example.com"})
+    html = client.get("/account/profile").get_data(as_text=True)
+    card = html[html.index('id="field-email"') :]
+    assert card.index('href="/account/profile/email/edit"') < card.index("Waiting for confirmation")
+
+
+def test_the_country_starts_at_the_sites_region(client, person):
+    html = client.get("/account/profile/address/edit").get_data(as_text=True)
+    assert "Choose a country" not in html
+    assert '<option value="NZ" selected>New Zealand</option>' in html
+
+
+def test_the_country_follows_the_configured_region(in_australia, client, person):
+    html = client.get("/account/profile/address/edit").get_data(as_text=True)
+    assert '<option value="AU" selected>Australia</option>' in html
+
+
+def test_a_country_alone_is_no_address(client, person, db):
+    blank = dict.fromkeys(GROUPS["address"].field_names, "")
+    seen = seen_in_form(client, "address")
+    response = client.post(
+        "/account/profile/address", data={**blank, "country": "NZ", "seen": seen}
+    )
+    assert response.status_code == 303
+    assert stored(db, person.id)["country"] == ""

@@ -147,9 +147,8 @@ def test_every_step_is_audited(client, person, db, outbox):
     assert "new@example.com" not in events[1].new_value
 
 
-def test_changing_the_email_needs_a_recent_sign_in(client, person, db, outbox):
-    with client.session_transaction() as session:
-        session["auth_time"] -= 3600
+def test_changing_the_email_needs_a_recent_sign_in(client, person, db, outbox, age_sign_in):
+    age_sign_in(3600)
     page = client.get("/account/profile/email/edit")
     assert page.status_code == 303 and "reauth=1" in page.headers["Location"]
     swap = client.get("/account/profile/email/edit", headers=HX)
@@ -257,3 +256,20 @@ def test_no_input_to_the_email_field_gives_a_server_error(client, person, db):
         assert fresh(db, User, id=person.id)[0].email == "ana@example.com"
 
     check()
+
+
+def test_the_email_to_an_unconfirmed_address_carries_nothing_but_its_confirmation(
+    client, person, db, outbox
+):
+    ask_for(client, "mistyped@example.com")
+    confirm = outbox.last_to("mistyped@example.com")
+    assert confirm["List-Unsubscribe"] is None and confirm["List-Unsubscribe-Post"] is None
+    links = links_in(confirm)
+    assert len(links) == 1 and "/email/confirm/" in links[0]
+    html = confirm.get_body(preferencelist=("html",)).get_content()
+    assert re.findall(r'href="([^"]+)"', html) == [links[0]]
+    # Whoever owns a mistyped address learns nothing about the account, not even its name.
+    assert "Ana" not in body_text(confirm) and "Ana" not in html
+    # The notice to the confirmed address still lets the person manage their mail.
+    notice = outbox.last_to("ana@example.com")
+    assert any("/email-preferences/" in link for link in links_in(notice))

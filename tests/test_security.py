@@ -132,6 +132,7 @@ def owner_and_other(app, login_as, client, db):
     plant_rows(app, db, ana.id)
     client.post("/logout")
     ben = login_as("ben-other", email="ben.other@example.com", name="Ben Other")
+    db.rollback()  # sign-out writes (the session ends, audited): start the walk after it
     return ana, ben
 
 
@@ -201,6 +202,7 @@ def test_the_walker_catches_a_route_that_shows_or_changes_anothers_rows(app, log
     plant_rows(app, db, ana.id)
     client.post("/logout")
     login_as("ben-other")
+    db.rollback()  # sign-out writes (the session ends, audited): read after it
     session = db.execute(select(SignIn).where(SignIn.user_id == ana.id)).scalars().first()
     db.execute(
         SignIn.__table__.update().where(SignIn.id == session.id).values(user_agent=MARK + "-ua")

@@ -13,7 +13,7 @@ from flask_login import LoginManager
 from werkzeug.routing import IntegerConverter, Map
 
 from . import config as config_module
-from . import crypto, db, errors, navigation, security
+from . import crypto, db, errors, logsafe, navigation, security
 from .pages import htmx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,11 +36,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=not development,
-        PERMANENT_SESSION_LIFETIME=timedelta(days=14),
+        PERMANENT_SESSION_LIFETIME=timedelta(days=app.config["SESSION_MAX_DAYS"]),
         MAX_CONTENT_LENGTH=1024 * 1024,
         TESTING=app.config["SENTRO_ENV"] == "testing",
     )
     _logging(app)
+    logsafe.init_app(app)
 
     crypto.configure(app.config["DATA_ENCRYPTION_KEYS"], app.config["SECRET_KEY"])
     db.init_app(app)
@@ -112,18 +113,15 @@ def _commands(app: Flask) -> None:
 
 
 def _login(app: Flask) -> None:
-    from .auth.service import load_user
+    from .auth import current
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None  # the provider's page says it all
-    # "basic" protection only hashes the client per request to clear `_fresh`, which nothing
-    # here reads (recent sign-in is judged by auth_time): spare every request the hash.
+    # Nothing reads `_fresh` (recent sign-in is judged by the session's auth_time), and the
+    # cookie holds no hash of the client: see webapp/auth/current.py.
     login_manager.session_protection = None
-
-    @login_manager.user_loader
-    def _load(session_id: str):
-        return load_user(db.session(), session_id)
+    current.init_app(app, login_manager)
 
 
 def _templates(app: Flask) -> None:
@@ -141,6 +139,7 @@ class _RequestIdFilter(logging.Filter):
 def _logging(app: Flask) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(_RequestIdFilter())
+    handler.addFilter(logsafe.RedactingFilter())  # no token, full address or email, ever
     handler.setFormatter(
         logging.Formatter(
             "%(asctime)s level=%(levelname)s request=%(request_id)s %(name)s: %(message)s"

@@ -10,7 +10,11 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from . import db, retention
+from . import (
+    addresses,  # noqa: F401 - registers the IP addresses' `privacy purge` step
+    db,
+    retention,
+)
 from .models import utcnow
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"

@@ -33,6 +33,9 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "TRUSTED_PROXIES": (0, int),
     "DATA_ENCRYPTION_KEYS": ([], lambda v: [k.strip() for k in v.split(",") if k.strip()]),
     "REAUTH_MAX_AGE_MINUTES": (10, int),
+    "SESSION_IDLE_MINUTES": (15, int),
+    "SESSION_MAX_DAYS": (1, int),
+    "STAFF_SESSION_HOURS": (8, int),
     "GA_MEASUREMENT_ID": ("", str.strip),  # empty: no analytics at all
     "SIGNIN_IP_FULL_DAYS": (30, int),
     "SIGNIN_RETENTION_DAYS": (365, int),

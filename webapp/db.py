@@ -14,6 +14,8 @@ from sqlmodel import Session, create_engine
 
 #: What a failing database raises; pages answer 503 for these (see `errors.py`).
 DatabaseUnavailable = (OperationalError, InterfaceError, PoolTimeout)
+#: How long an SQLite statement waits for a lock, and a checkpoint after erasure for readers.
+BUSY_TIMEOUT_MS, CHECKPOINT_WAIT_MS = 15_000, 2_000
 
 
 #: An execution option: on SQLite, transactions begin with BEGIN IMMEDIATE (requests that may
@@ -32,9 +34,15 @@ def make_engine(url: str) -> Engine:
         # No ping round trip per checkout: a connection the server dropped fails its
         # request (503), and SQLAlchemy then discards the whole pool; recycling keeps idle
         # connections younger than any server or proxy idle timeout.
-        return create_engine(url, pool_recycle=1800, pool_size=5, max_overflow=5)
+        return create_engine(
+            url, pool_recycle=1800, pool_size=5, max_overflow=5, hide_parameters=True
+        )
 
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+    # hide_parameters: a database error's text (logged, shown in tracebacks) never carries
+    # the row's values, such as an email address.
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 15}, hide_parameters=True
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # pragma: no cover - driver hook
@@ -43,8 +51,11 @@ def make_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Deleted and overwritten content is zeroed in the file, not only unlinked, so an
+        # erased value cannot be read back from free pages (see `checkpoint_after_commit`).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -56,6 +67,41 @@ def make_engine(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def checkpoint_after_commit(db: Session) -> None:
+    """Fold SQLite's write-ahead log into the file and empty it once `db` commits.
+
+    Until a checkpoint the WAL still holds every page as it was before an erasure; callers that
+    erase personal data ask for this so the old values do not outlive the commit there.
+    """
+    db.info[_CHECKPOINT] = True
+
+
+_CHECKPOINT = "sentro.checkpoint_after_commit"
+
+
+@event.listens_for(Session, "after_commit")
+def _checkpoint(db: Session) -> None:  # pragma: no cover - exercised through erasure tests
+    if not db.info.get(_CHECKPOINT) or db.in_nested_transaction():
+        return  # a savepoint's release: the enclosing transaction still holds the write lock
+    del db.info[_CHECKPOINT]
+    bind = db.get_bind()
+    if bind.dialect.name != "sqlite":
+        return  # PostgreSQL: VACUUM and backup retention, see the README
+    raw = bind.raw_connection()
+    try:
+        cursor = raw.cursor()
+        # Wait for readers of an older snapshot a little, not the full busy timeout: if one
+        # is still reading, the next erasure's or the daily purge's checkpoint finishes this.
+        cursor.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+        try:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cursor.close()
+    finally:
+        raw.close()
 
 
 def init_app(app: Flask) -> None:

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from .db import checkpoint_after_commit
+
 #: A purge step takes a session and "now", changes what is due, and says what it did.
 PurgeStep = Callable[[Session, datetime], str]
 
@@ -27,5 +29,6 @@ def purge_step(name: str) -> Callable[[PurgeStep], PurgeStep]:
 def run_all(db: Session, now: datetime) -> list[tuple[str, str]]:
     """Run every registered step in one transaction; return (step, report) pairs."""
     reports = [(name, step(db, now)) for name, step in _steps]
+    checkpoint_after_commit(db)  # what the steps removed must not stay in SQLite's WAL
     db.commit()
     return reports

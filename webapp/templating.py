@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date as Date
 
 from flask import Flask
 
-
-def date(value: datetime | None) -> str:
-    """A date as people read it: 5 March 2026."""
-    return "" if value is None else f"{value.day} {value:%B %Y}"
+from . import timefmt
 
 
-def datetime_utc(value: datetime | None) -> str:
-    """A moment, in UTC: 5 March 2026, 14:03 UTC."""
-    return "" if value is None else f"{value.day} {value:%B %Y, %H:%M} UTC"
+def date(value: Date | None) -> str:
+    """A calendar date as people read it: 5 March 2026 (moments go through `webapp.timefmt`)."""
+    return timefmt.day(value, None)
 
 
 def init_app(app: Flask) -> None:
-    """Register the filters."""
-    app.jinja_env.filters["date"] = date
-    app.jinja_env.filters["datetime"] = datetime_utc
+    """Register the filters: `date` and `datetime` show times in the reader's zone."""
+    timefmt.init_app(app)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

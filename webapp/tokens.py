@@ -27,6 +27,8 @@ PREFERENCES = Purpose("preferences", 60 * 24 * 3600)
 EMAIL_CHANGE = Purpose("email-change", 24 * 3600)  # single use: the service checks it once
 #: The old address's "this wasn't me" link: cancels a pending change or undoes a confirmed one.
 EMAIL_CHANGE_UNDO = Purpose("email-change-undo", 30 * 24 * 3600)
+#: The new-sign-in alert's link: ends that session (after a fresh sign-in) for a week.
+SESSION_END = Purpose("session-end", 7 * 24 * 3600)
 
 
 class BadToken(Exception):

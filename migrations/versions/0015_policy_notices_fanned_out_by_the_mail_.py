@@ -5,7 +5,7 @@ user ids with one INSERT ... SELECT each, every row pointing at one outbox_body 
 rendered once, with marks where each person's footer links go, filled in at sending).
 
 Revision ID: 0015
-Revises: 0008
+Revises: 0013
 Create Date: 2026-11-29 14:20:17.991189
 """
 
@@ -14,7 +14,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0015"
-down_revision = "0008"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -5,11 +5,27 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
+from .. import db
+from ..closure.service import STATUS_LABELS
+from ..consent import web as consent_web
+from ..consent.service import PURPOSES
+from . import service
+
 bp = Blueprint("account", __name__)
 
 
 @bp.get("/account")
 @login_required
 def home():
-    """Greet the person and show what they can see and control here."""
-    return render_template("account/home.html", user=current_user)
+    """Greet the person, say what is waiting for them, and show what they can control here."""
+    state = consent_web.consent_state()
+    unchosen = [
+        p.label
+        for p in PURPOSES
+        if state.choices.get(p.id) is None and not state.refused_by_gpc(p.id)
+    ]
+    # The policy version to acknowledge is the layout's `policy_banner()`: the template asks it.
+    status = service.account_status(db.session(), current_user.id, unchosen=unchosen)
+    return render_template(
+        "account/home.html", user=current_user, status=status, closure_labels=STATUS_LABELS
+    )

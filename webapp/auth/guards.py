@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, current_app, redirect, request, session, url_for
-from flask_login import current_user, login_required
+from flask import abort, current_app, redirect, request, url_for
+from flask_login import login_required
+
+from ..models import utcnow
+from .current import current_session, has_staff_rights
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-#: Session key: when the person last proved who they are (epoch seconds).
-AUTH_TIME = "auth_time"
 
 
 def staff_required(view: F) -> F:
@@ -22,7 +22,7 @@ def staff_required(view: F) -> F:
     @wraps(view)
     @login_required
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_staff:
+        if not has_staff_rights():
             abort(403)
         return view(*args, **kwargs)
 
@@ -32,8 +32,10 @@ def staff_required(view: F) -> F:
 def signed_in_recently(max_age_minutes: int | None = None) -> bool:
     """Whether the person authenticated at the provider within the allowed minutes."""
     minutes = max_age_minutes or current_app.config["REAUTH_MAX_AGE_MINUTES"]
-    auth_time = session.get(AUTH_TIME)
-    return isinstance(auth_time, int | float) and time.time() - auth_time <= minutes * 60
+    row = current_session()
+    if row is None or row.auth_time is None:
+        return False
+    return utcnow() - row.auth_time <= timedelta(minutes=minutes)
 
 
 def reauth_url(next_path: str) -> str:

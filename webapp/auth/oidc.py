@@ -41,3 +41,17 @@ def claims_options() -> dict:
         "exp": {"essential": True},
         "iat": {"essential": True},
     }
+
+
+def logout_token_provider():
+    """What checking a back-channel logout token needs: issuer, client, algorithms, keys."""
+    from .backchannel import Provider, allowed_algorithms
+
+    client = provider()
+    metadata = client.load_server_metadata()
+    return Provider(
+        issuer=current_app.config["OIDC_ISSUER"],
+        client_id=current_app.config["OIDC_CLIENT_ID"],
+        algorithms=allowed_algorithms(metadata.get("id_token_signing_alg_values_supported")),
+        keys=lambda fresh: client.fetch_jwk_set(force=fresh),
+    )

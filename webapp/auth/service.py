@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
-from ..models import SignIn, User, utcnow
+from .. import audit
+from ..devices import device_summary
+from ..models import SignIn, User, UserSession, utcnow
+from . import alerts, sessions
 
 
 class SignInRefused(Exception):
@@ -28,6 +31,7 @@ class Identity:
     name: str = ""
     groups: tuple[str, ...] = field(default_factory=tuple)
     auth_time: datetime | None = None
+    sid: str | None = None  #: the provider's session id, for its back-channel logout
 
 
 def identity_from_claims(issuer: str, id_claims: dict, userinfo: dict | None) -> Identity:
@@ -44,6 +48,7 @@ def identity_from_claims(issuer: str, id_claims: dict, userinfo: dict | None) ->
     if isinstance(groups, str):
         groups = (groups,)
     auth_time = claims.get("auth_time")
+    sid = id_claims.get("sid")
     return Identity(
         issuer=issuer,
         subject=subject,
@@ -53,6 +58,7 @@ def identity_from_claims(issuer: str, id_claims: dict, userinfo: dict | None) ->
         auth_time=(
             datetime.fromtimestamp(auth_time, UTC) if isinstance(auth_time, int | float) else None
         ),
+        sid=sid if isinstance(sid, str) and 0 < len(sid) <= 255 else None,
     )
 
 
@@ -65,6 +71,15 @@ def find_user(db: Session, issuer: str, subject: str) -> User | None:
     return db.exec(select(User).where(User.issuer == issuer, User.subject == subject)).first()
 
 
+@dataclass(frozen=True)
+class SignedIn:
+    """The outcome of a sign-in: the person, and the new session's cookie reference."""
+
+    user: User
+    reference: str | None  #: None when the account is closed and nobody was signed in
+    session: UserSession | None = None
+
+
 def sign_in(
     db: Session,
     identity: Identity,
@@ -72,17 +87,23 @@ def sign_in(
     staff_group: str,
     ip: str,
     user_agent: str,
+    lifetimes: sessions.Lifetimes,
+    id_token: str | None = None,
+    replaces: str | None = None,
     now: datetime | None = None,
-) -> User:
-    """Find or create the person for (issuer, subject) and record the sign-in; one transaction.
+) -> SignedIn:
+    """Find or create the person for (issuer, subject), record the sign-in, start a session.
 
-    The email is never used to match people: a new subject is a new person. A closed account
-    is returned as it is, with nothing recorded, so the caller can say it is closed.
+    One transaction. The email is never used to match people: a new subject is a new person.
+    A closed account is returned as it is, with nothing recorded, so the caller can say it is
+    closed. `replaces` is the reference this browser held before, ended now: a sign-in
+    always starts a fresh session. A new device or network is told by email.
     """
     now = now or utcnow()
     user = find_user(db, identity.issuer, identity.subject)
     if user is not None and not user.is_active:
-        return user
+        return SignedIn(user, None)
+    first_sign_in = user is None
     if user is None:
         user = User(
             issuer=identity.issuer,
@@ -96,36 +117,57 @@ def sign_in(
         user.provider_email = identity.email or user.provider_email
         user.name = user.name or identity.name
         user.email = user.email or identity.email
-    user.is_staff = bool(staff_group) and staff_group in identity.groups
+    staff = bool(staff_group) and staff_group in identity.groups
+    user.is_staff = staff
     user.last_sign_in_at = now
     db.add(user)
     db.flush()
-    db.add(
-        SignIn(
-            user_id=user.id,
-            at=now,
-            ip=ip or None,
-            user_agent=user_agent[:512],
-            auth_time=identity.auth_time,
-        )
+    record = SignIn(
+        user_id=user.id,
+        at=now,
+        ip=ip or None,
+        user_agent=user_agent[:512],
+        auth_time=identity.auth_time,
     )
+    db.add(record)
+    db.flush()
+    if replaces:
+        sessions.end(
+            db,
+            UserSession.token_hash == sessions.reference_hash(replaces),
+            now=now,
+            reason="signed-in-again",
+        )
+    reference, row = sessions.start(
+        db,
+        user,
+        now=now,
+        lifetimes=lifetimes,
+        staff=staff,
+        ip=ip,
+        device=device_summary(user_agent),
+        sign_in_id=record.id,
+        provider_sid=identity.sid,
+        auth_time=identity.auth_time or now,
+        id_token=id_token,
+    )
+    db.flush()
+    if not first_sign_in:
+        alerts.new_sign_in(db, user, record, row, now=now)
     db.commit()
-    return user
+    return SignedIn(user, reference, row)
 
 
-def end_all_sessions(db: Session, user: User) -> None:
-    """Sign the person out everywhere: every session carries the old generation."""
+def sign_out(db: Session, row: UserSession) -> None:
+    """End one session at its person's request (the sign-out button); audited, committed."""
+    sessions.end(db, UserSession.id == row.id, now=utcnow(), reason="signed-out")
+    audit.record(db, user_id=row.user_id, action="signed-out", field=f"session {row.id}")
+    db.commit()
+
+
+def end_all_sessions(db: Session, user: User, *, reason: str = "signed-out-everywhere") -> None:
+    """Sign the person out everywhere, this browser too; commits with what `db` holds."""
+    sessions.end(db, UserSession.user_id == user.id, now=utcnow(), reason=reason)
     user.session_generation += 1
     db.add(user)
     db.commit()
-
-
-def load_user(db: Session, session_id: str) -> User | None:
-    """The user a session names, if the account is active and the session not revoked."""
-    user_id, _, generation = session_id.partition(":")
-    if not (user_id + generation).isascii() or not user_id.isdigit() or not generation.isdigit():
-        return None
-    user = db.get(User, int(user_id))
-    if user is None or user.session_generation != int(generation) or not user.is_active:
-        return None
-    return user

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import logging
-import time
 from urllib.parse import urlsplit
 
 from authlib.integrations.base_client import OAuthError
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user
 
 from .. import db
-from ..security import client_ip, limiter
-from . import service
-from .guards import AUTH_TIME
-from .oidc import LEEWAY_SECONDS, claims_options, provider
+from ..models import utcnow
+from ..security import client_ip, csrf, limiter
+from . import backchannel, current, service
+from .oidc import LEEWAY_SECONDS, claims_options, logout_token_provider, provider
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -81,23 +89,22 @@ def callback():
         log.warning("sign-in failed: %s: %s", type(exc).__name__, exc)
         return _failed("refused")
 
-    user = service.sign_in(
+    signed = service.sign_in(
         db.session(),
         identity,
         staff_group=current_app.config["STAFF_GROUP"],
         ip=client_ip(),
         user_agent=request.user_agent.string,
+        lifetimes=current.lifetimes(),
+        id_token=token["id_token"],
+        replaces=current.reference_in_cookie(),
     )
-    if not user.is_active:
-        return render_template("auth/closed.html", closed_at=user.closed_at), 403
+    if signed.reference is None:
+        return render_template("auth/closed.html", closed_at=signed.user.closed_at), 403
 
     next_path = safe_next(session.get("next"))
-    session.clear()  # a fresh session at every sign-in: nothing carried over
-    login_user(user)
-    auth_time = identity.auth_time
-    session[AUTH_TIME] = int(auth_time.timestamp() if auth_time else time.time())
-    session["id_token"] = token["id_token"]
-    log.info("signed in user=%s", user.id)
+    current.begin(signed.reference)
+    log.info("signed in user=%s", signed.user.id)
     return redirect(next_path or url_for("account.home"), code=303)
 
 
@@ -116,10 +123,12 @@ def logout_page():
 
 @bp.post("/logout")
 def logout():
-    """End our session, then the provider's when it offers RP-initiated logout."""
-    id_token = session.get("id_token")
-    logout_user()
-    session.clear()
+    """End this session (every copy of the cookie with it), then the provider's."""
+    row = current.current_session()
+    id_token = row.id_token if row is not None else None
+    if row is not None:
+        service.sign_out(db.session(), row)
+    current.forget()
     signed_out = current_app.config["BASE_URL"] + url_for("auth.signed_out")
     try:
         end_session = provider().load_server_metadata().get("end_session_endpoint")
@@ -132,6 +141,33 @@ def logout():
         )
         return redirect(logout["url"], code=303)
     return redirect(signed_out, code=303)
+
+
+@bp.post("/auth/backchannel-logout")
+@csrf.exempt  # the provider calls from its server: no cookie, no CSRF token, by design
+@limiter.limit("120 per minute")
+def backchannel_logout():
+    """OpenID Connect Back-Channel Logout: end the sessions a valid logout token names.
+
+    200 when done; 400 with a JSON error for any token that fails a check (nothing ends);
+    never cached.
+    """
+    no_store = {"Cache-Control": "no-store"}
+    try:
+        try:
+            checker = logout_token_provider()
+        except Exception as exc:  # the provider's discovery unreachable or unreadable
+            log.warning("back-channel logout: provider unavailable: %s", type(exc).__name__)
+            raise backchannel.LogoutTokenRefused("the provider's keys could not be read") from exc
+        now = utcnow()
+        claims = backchannel.verify(request.form.get("logout_token"), checker, now=now)
+        ended = backchannel.end_sessions(db.session(), claims, now=now)
+    except backchannel.LogoutTokenRefused as exc:
+        log.warning("back-channel logout refused: %s", exc.reason)
+        body = {"error": "invalid_request", "error_description": exc.reason}
+        return jsonify(body), 400, no_store
+    log.info("back-channel logout ended %s sessions", ended)
+    return "", 200, no_store
 
 
 @bp.get("/signed-out")

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Table, delete, select, text, update
+from sqlalchemy import JSON, Column, Table, delete, select, update
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
+from ..db import checkpoint_after_commit
 from ..mail.purge import OUTBOX_RETENTION
 from ..models import (
     RETAIN,
@@ -31,6 +32,7 @@ from ..models import (
     privacy_of,
     user_linked_tables,
 )
+from ..timefmt import zone_of
 
 
 class ErasureError(RuntimeError):
@@ -54,6 +56,8 @@ class TablePlan:
     delete_rows: bool
     erase: dict[str, Personal] = field(default_factory=dict)
     keep: dict[str, Keep] = field(default_factory=dict)
+    #: rows the person may not see yet (the table's `export_where`, e.g. a withheld release)
+    hidden: list[Any] = field(default_factory=list)
 
 
 def _primary_key(table: Table) -> Column:
@@ -96,6 +100,24 @@ def retained_by_law() -> list[dict[str, Any]]:
     ]
 
 
+def kept_by_category() -> list[dict[str, Any]]:
+    """What closure keeps, by category: each reason and period said once, with what it covers."""
+    grouped: dict[str, dict[tuple[str, int], list[str]]] = {}
+    for item in retained_by_law():
+        reasons = grouped.setdefault(item["category"], {})
+        reasons.setdefault((item["basis"], item["days"]), []).append(item["label"])
+    return [
+        {
+            "category": category,
+            "reasons": [
+                {"basis": basis, "days": days, "labels": labels}
+                for (basis, days), labels in reasons.items()
+            ],
+        }
+        for category, reasons in grouped.items()
+    ]
+
+
 def _kept(table: Table, column: str, declaration: Personal, holds, today: dt.date) -> Keep | None:
     keeps = []
     if declaration.on_closure is RETAIN and declaration.retention is not None:
@@ -113,8 +135,15 @@ def plan(db: Session, user_id: int, holds: list, now: dt.datetime) -> list[Table
     for table in reversed(user_linked_tables()):  # children before the tables they point at
         category = _category(table)
         pk = _primary_key(table)
-        rows = list(db.execute(select(pk).where(table.c[category.owner] == user_id)).scalars())
+        owned = table.c[category.owner] == user_id
+        rows = list(db.execute(select(pk).where(owned)).scalars())
         table_plan = TablePlan(table, rows, delete_rows=category.delete_rows_on_closure)
+        narrow = category.extra.get("export_where")
+        if narrow is not None and rows:
+            # The same filter the export applies: what the person may not see yet is erased
+            # or kept like the rest, but never named to them (see `shown_to_person`).
+            shown = set(db.execute(select(pk).where(owned, narrow(table, now))).scalars())
+            table_plan.hidden = [row for row in rows if row not in shown]
         for name, declaration in personal_columns(table).items():
             keep = _kept(table, name, declaration, holds, now.date())
             if keep is None:
@@ -128,22 +157,52 @@ def plan(db: Session, user_id: int, holds: list, now: dt.datetime) -> list[Table
 
 
 def retained_items(plans: list[TablePlan]) -> list[dict[str, Any]]:
-    """The record of what was kept: one item per kept column that holds any of the person's rows."""
-    return [
-        {
-            "table": p.table.name,
-            "column": name,
-            "category": _category(p.table).name,
-            "label": personal_columns(p.table)[name].label,
-            "basis": keep.basis,
-            "until": keep.until.isoformat(),
-            "rows": sorted(p.rows),
-            "purged_on": None,
-        }
-        for p in plans
-        if p.rows
-        for name, keep in sorted(p.keep.items())
-    ]
+    """The record of what was kept: one item per kept column that holds any of the person's rows.
+
+    Rows the person may not see yet (a withheld release) make items of their own, marked
+    ``shown_to_person: False``: kept and purged like the others, never named to the person.
+    """
+    items = []
+    for p in plans:
+        shown = [row for row in p.rows if row not in p.hidden]
+        for name, keep in sorted(p.keep.items()):
+            for rows, visible in ((shown, True), (p.hidden, False)):
+                if rows:
+                    items.append(_item(p.table, name, personal_columns(p.table)[name], keep, rows))
+                    items[-1]["shown_to_person"] = visible
+    return items
+
+
+def _item(table: Table, column: str, declaration: Personal, keep: Keep, rows: list) -> dict:
+    return {
+        "table": table.name,
+        "column": column,
+        "category": _category(table).name,
+        "label": declaration.label,
+        "basis": keep.basis,
+        "until": keep.until.isoformat(),
+        "rows": sorted(rows),
+        "purged_on": None,
+    }
+
+
+def _completion_email_items(outbox: Table, row: Any, now: dt.datetime) -> list[dict[str, Any]]:
+    """The closure email itself is kept until the outbox deletes it: every column, item by item."""
+    keep = Keep(
+        "So the confirmation can reach you; deleted 90 days after it is sent.",
+        (now + OUTBOX_RETENTION).date(),
+    )
+    items = []
+    for name, declaration in personal_columns(outbox).items():
+        item = _item(outbox, name, declaration, keep, [row])
+        item["label"] = f"The email confirming your account was closed: {declaration.label}"
+        items.append(item)
+    return items
+
+
+def shown_to_person(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The kept items the person may be told about (the closure email, any page of theirs)."""
+    return [item for item in items if item.get("shown_to_person", True)]
 
 
 def _is_unique(table: Table, column: Column) -> bool:
@@ -243,9 +302,9 @@ def erase_account(
     """
     from ..mail import queue_email
 
-    if db.get_bind().dialect.name == "sqlite":
-        # Overwrite deleted content in the file too, not only unlink it from the b-tree.
-        db.execute(text("PRAGMA secure_delete = ON"))
+    # Every SQLite connection zeroes deleted content (webapp.db); the WAL's copies of the
+    # erased pages go at the checkpoint that follows the commit.
+    checkpoint_after_commit(db)
     plans = plan(db, user.id, holds, now)
     items = retained_items(plans)
     if user.email:
@@ -253,21 +312,15 @@ def erase_account(
             db,
             template="closure_completed",
             to=user.email,
-            context={"items": items, "closed_at": now, "request": request},
+            context={
+                "items": shown_to_person(items),
+                "closed_at": now,
+                "request": request,
+                "time_zone": zone_of(user),
+            },
         )
         db.flush()
-        items.append(
-            {
-                "table": message.__table__.name,
-                "column": "to_addr",
-                "category": _category(message.__table__).name,
-                "label": "The email confirming your account was closed",
-                "basis": "So the confirmation can reach you; deleted 90 days after it is sent.",
-                "until": (now + OUTBOX_RETENTION).date().isoformat(),
-                "rows": [message.id],
-                "purged_on": None,
-            }
-        )
+        items.extend(_completion_email_items(message.__table__, message.id, now))
     user.status = "closed"
     user.closed_at = now
     user.is_staff = False

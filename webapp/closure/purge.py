@@ -55,7 +55,10 @@ def expire_retained(db: Session, now: dt.datetime) -> str:
             others = {
                 i["column"]
                 for i in items
-                if i["table"] == item["table"] and i is not item and not i["purged_on"]
+                if i["table"] == item["table"]
+                and i is not item
+                and not i["purged_on"]
+                and set(i["rows"]) & set(item["rows"])  # kept on the same rows
             }
             erasure.expire_item(db, item, others, now)
             item["purged_on"] = today.isoformat()

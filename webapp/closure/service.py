@@ -15,6 +15,7 @@ from .. import audit
 from ..mail import queue_email
 from ..models import ClosureRequest, RetentionHold, User, utcnow
 from ..models.closure import OPEN_STATUSES
+from ..timefmt import zone_of
 from ..workdays import add_working_days
 from . import erasure
 
@@ -353,6 +354,7 @@ def _email(db: Session, user: User, template: str, request: ClosureRequest) -> N
                 "name": user.name,
                 "status": STATUS_LABELS[request.status],
                 "complaint_url": COMPLAINT_URL,
+                "time_zone": zone_of(user),
             },
         )
 

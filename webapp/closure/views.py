@@ -30,7 +30,7 @@ def _start_page(errors: dict[str, str] | None = None, form: dict | None = None, 
         errors=errors or {},
         form=form or {},
         categories=erasure.categories_erased(),
-        retained=erasure.retained_by_law(),
+        kept=erasure.kept_by_category(),
         confirmation_word=service.CONFIRMATION_WORD,
         grace_days=current_app.config["CLOSURE_GRACE_DAYS"],
     )

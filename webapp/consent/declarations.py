@@ -80,8 +80,9 @@ class Declared:
 DECLARATIONS: tuple[Declared, ...] = (
     Declared(
         SESSION_COOKIE,
-        "Keeps you signed in, protects forms against cross-site forgery and carries short "
-        "messages from one page to the next.",
+        "Keeps you signed in (a random reference to your session, nothing about you), "
+        "protects forms against cross-site forgery and carries short messages from one page "
+        "to the next.",
         Category.ESSENTIAL,
         "Until you close the browser or sign out",
         SENTRO,

@@ -82,7 +82,7 @@ def _save(requested: dict[str, bool], source: str, *, target: str, back: str):
         if target == BANNER_ID:
             response = make_response(render_template("consent/_banner_region.html", saved=True))
         else:
-            response = make_response(_controls_fragment(saved=True))
+            response = make_response(_controls_fragment(saved=True, changed=tuple(requested)))
     elif wants_fragment(target):
         # The analytics tag, and the CSP that admits it, belong to a whole page: reload it.
         flash(SAVED, "success")
@@ -94,7 +94,9 @@ def _save(requested: dict[str, bool], source: str, *, target: str, back: str):
     return response
 
 
-def _controls_context(*, errors=None, submitted=None, saved: bool = False) -> dict:
+def _controls_context(
+    *, errors=None, submitted=None, saved: bool = False, changed: tuple[str, ...] = ()
+) -> dict:
     state = web.consent_state()
     signed_in = current_user.is_authenticated
     return {
@@ -103,6 +105,7 @@ def _controls_context(*, errors=None, submitted=None, saved: bool = False) -> di
         "chosen": _shown_values(state.choices, submitted),
         "errors": errors or {},
         "saved": saved,
+        "changed": changed,
         "signed_in": signed_in,
         "history": service.history(db.session(), current_user.id) if signed_in else [],
         "purpose_labels": {p.id: p.label for p in PURPOSES},
@@ -130,5 +133,7 @@ def _render_controls(*, errors=None, submitted=None, status: int = 200):
     )
 
 
-def _controls_fragment(*, saved: bool) -> str:
-    return render_template("consent/_controls.html", **_controls_context(saved=saved))
+def _controls_fragment(*, saved: bool, changed: tuple[str, ...] = ()) -> str:
+    return render_template(
+        "consent/_controls.html", **_controls_context(saved=saved, changed=changed)
+    )

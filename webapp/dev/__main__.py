@@ -7,6 +7,7 @@ staff member, a mail catcher (aiosmtpd) that keeps messages in instance/dev-mail
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from pathlib import Path
@@ -41,6 +42,7 @@ def main() -> None:
     from webapp import create_app
     from webapp.cli import upgrade_database
     from webapp.dev.seed import seed_demo_people
+    from webapp.logsafe import RedactingFilter
     from webapp.mail.cli import deliver_until_idle
 
     app = create_app()
@@ -79,6 +81,8 @@ def main() -> None:
 """,
             flush=True,
         )
+        # The development server's request lines follow the same rule as production's.
+        logging.getLogger("werkzeug").addFilter(RedactingFilter())
         try:
             app.run(host="localhost", port=SITE_PORT, use_reloader=False, threaded=True)
         finally:

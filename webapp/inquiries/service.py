@@ -25,6 +25,7 @@ from ..models import (
     user_linked_tables,
     utcnow,
 )
+from ..timefmt import zone_of
 from ..workdays import add_working_days
 
 KINDS = {
@@ -102,7 +103,13 @@ def tell(db: Session, person: User, template: str, inquiry: Inquiry, **context) 
         template=template,
         to=person.email,
         user_id=person.id,
-        context={"inquiry": inquiry, "kind": KINDS[inquiry.kind], "link": link, **context},
+        context={
+            "inquiry": inquiry,
+            "kind": KINDS[inquiry.kind],
+            "link": link,
+            "time_zone": zone_of(person),
+            **context,
+        },
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, request, url_for
 from flask_login import current_user, login_required
 
-from .. import db
+from .. import db, timefmt
 from ..errors import render_error
 from ..pages import page_or_fragment, see_other, wants_fragment
 from ..security import client_ip
@@ -69,7 +69,7 @@ def send():
     if not result.ok:
         form.kind.errors = [result.errors["kind"]]
         return _list(form, status=422)
-    notice = f"Sent. We will answer by {result.inquiry.due.day} {result.inquiry.due:%B %Y}."
+    notice = f"Sent. We will answer by {timefmt.day(result.inquiry.due, None)}."
     if wants_fragment("privacy-requests"):
         return _list(NewInquiryForm(), notice=notice)
     flash(notice, "success")

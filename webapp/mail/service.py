@@ -14,7 +14,8 @@ from markupsafe import escape
 from sqlalchemy import Insert, insert
 from sqlmodel import Session
 
-from ..models import OutboxMessage, utcnow
+from ..models import OutboxMessage, User, utcnow
+from ..timefmt import DEFAULT_ZONE
 
 #: Called for every email that has a user: returns (headers, footer context) for the list
 #: (or for a transactional email when list_id is None). The preferences capability installs it.
@@ -65,8 +66,14 @@ def queue_email(
 ) -> OutboxMessage:
     """Add an email to the outbox in `db`'s transaction; the caller commits it with its change."""
     headers: dict[str, str] = {}
-    context = {"base_url": current_app.config["BASE_URL"], **(context or {})}
-    if user_id is not None and _list_extras is not None:
+    # Times in an email are in the recipient's zone when the caller names it (timefmt.zone_of),
+    # never in the zone of whoever happens to be signed in while it is queued.
+    context = {
+        "base_url": current_app.config["BASE_URL"],
+        "time_zone": DEFAULT_ZONE,
+        **(context or {}),
+    }
+    if user_id is not None and _list_extras is not None and _is_contact_address(db, user_id, to):
         extra_headers, footer = _list_extras(user_id, list_id)
         headers.update(extra_headers)
         context.setdefault("footer", footer)
@@ -85,6 +92,17 @@ def queue_email(
     )
     db.add(message)
     return message
+
+
+def _is_contact_address(db: Session, user_id: int, to: str) -> bool:
+    """Whether `to` is the account's confirmed contact address.
+
+    The preference link and List-Unsubscribe headers manage the account's mail, so they go
+    only there: an address the person has not confirmed (a new one, perhaps mistyped) or no
+    longer uses gets an email that carries nothing but its own purpose.
+    """
+    user = db.get(User, user_id)
+    return user is not None and user.email.casefold() == to.casefold()
 
 
 class Recipient(NamedTuple):
@@ -118,7 +136,11 @@ def queue_bulk(
     differ that shape is rendered per person. Rows go in with executemany, `chunk` at a time; a
     row whose `dedupe_key` is already queued is skipped. Returns how many rows were offered.
     """
-    base = {"base_url": current_app.config["BASE_URL"], **(context or {})}
+    base = {
+        "base_url": current_app.config["BASE_URL"],
+        "time_zone": DEFAULT_ZONE,
+        **(context or {}),
+    }
     renderer = _BulkRenderer(template, base)
     now = utcnow()
     writer = _OutboxWriter(db, {"template": template, "list_id": list_id, "now": now})

@@ -16,6 +16,7 @@ from .datamap import (
     ERASE,
     RETAIN,
     DataCategory,
+    IpAddress,
     OnClosure,
     Personal,
     Retention,
@@ -28,6 +29,7 @@ from .mail import OutboxBody, OutboxMessage
 from .policy import PolicyAcknowledgement, PolicyNoticeRun, PolicyVersion
 from .preferences import Campaign, Subscription, SubscriptionChange
 from .profile import PaymentCard, PendingEmailChange
+from .sessions import SeenLogoutToken, UserSession
 from .time import utcnow
 
 metadata = SQLModel.metadata
@@ -60,6 +62,7 @@ __all__ = [
     "Disclosure",
     "Inquiry",
     "InquiryMessage",
+    "IpAddress",
     "OnClosure",
     "OutboxBody",
     "OutboxMessage",
@@ -71,10 +74,12 @@ __all__ = [
     "PolicyVersion",
     "Retention",
     "RetentionHold",
+    "SeenLogoutToken",
     "SignIn",
     "Subscription",
     "SubscriptionChange",
     "User",
+    "UserSession",
     "metadata",
     "personal",
     "personal_columns",

@@ -9,7 +9,16 @@ from sqlalchemy import Column, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from ..crypto import Sealed
-from .datamap import ANONYMISE, ERASE, RETAIN, DataCategory, OnClosure, Retention, personal
+from .datamap import (
+    ANONYMISE,
+    ERASE,
+    RETAIN,
+    DataCategory,
+    IpAddress,
+    OnClosure,
+    Retention,
+    personal,
+)
 from .time import utcnow
 
 
@@ -93,13 +102,24 @@ class User(SQLModel, table=True):
     country: str = Field(  # ISO 3166-1 alpha-2
         default="", max_length=2, sa_column_kwargs=_profile("Country", ERASE)
     )
+    #: IANA name of the zone the person reads times in (webapp/timefmt.py).
+    time_zone: str = Field(
+        default="Pacific/Auckland",
+        max_length=64,
+        sa_column_kwargs={
+            "info": personal("Time zone for dates and times", correctable=True, on_closure=ERASE),
+            "server_default": "Pacific/Auckland",
+        },
+    )
     #: Bumped by every change to the profile, so a save can refuse to overwrite a newer one.
     profile_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     is_staff: bool = False
     status: str = Field(default="active", max_length=16)  # active | closed
     session_generation: int = 0
     created_at: datetime = Field(default_factory=utcnow)
-    last_sign_in_at: datetime | None = None
+    last_sign_in_at: datetime | None = Field(
+        default=None, sa_column_kwargs={"info": personal("Last sign-in")}
+    )
     closed_at: datetime | None = None
     #: the current privacy choices in short (see webapp/consent/service.py), kept beside the
     #: ConsentChoice history so pages know them without another query
@@ -148,11 +168,18 @@ class SignIn(SQLModel, table=True):
     )
     ip: str | None = Field(
         default=None,
-        sa_column=Column(Sealed(400), nullable=True, info=personal("IP address")),
+        sa_column=Column(
+            Sealed(400),
+            nullable=True,
+            info=personal("IP address", ip=IpAddress(recorded_at="at", delete_row=True)),
+        ),
     )
     user_agent: str = Field(
         default="", max_length=512, sa_column_kwargs={"info": personal("Browser (user agent)")}
     )
-    auth_time: datetime | None = None
+    auth_time: datetime | None = Field(
+        default=None,
+        sa_column_kwargs={"info": personal("When you authenticated at the provider")},
+    )
     #: True once `ip` holds only the network (/24 or /48), after SIGNIN_IP_FULL_DAYS.
     ip_reduced: bool = Field(default=False, sa_column_kwargs={"server_default": false()})

@@ -32,6 +32,21 @@ class Retention:
 
 
 @dataclass(frozen=True)
+class IpAddress:
+    """An IP address column, under the site's one rule for addresses (`webapp.addresses`).
+
+    In full for SIGNIN_IP_FULL_DAYS after the row's time, then only its network (IPv4 /24,
+    IPv6 /48); after SIGNIN_RETENTION_DAYS the address goes, or the whole row with
+    `delete_row`. `privacy purge` applies it to every column declared so.
+    """
+
+    recorded_at: str = "at"  #: the column saying when the address was recorded
+    #: a boolean column the purge sets once the address is reduced; None: reduce on every run
+    reduced: str | None = "ip_reduced"
+    delete_row: bool = False  #: past retention the row goes (a sign-in), else only the address
+
+
+@dataclass(frozen=True)
 class Personal:
     """The declaration attached to one personal column."""
 
@@ -40,6 +55,7 @@ class Personal:
     correctable: bool = False  #: the person can correct it themselves
     on_closure: OnClosure = ERASE
     retention: Retention | None = None
+    ip: IpAddress | None = None  #: set for an IP address: the one retention rule for addresses
 
     def __post_init__(self) -> None:
         if (self.on_closure is RETAIN) != (self.retention is not None):
@@ -66,6 +82,7 @@ def personal(
     correctable: bool = False,
     on_closure: OnClosure = ERASE,
     retention: Retention | None = None,
+    ip: IpAddress | None = None,
 ) -> dict[str, Personal]:
     """The `info` dict for a personal column: ``sa_column_kwargs={"info": personal(...)}``."""
     return {
@@ -75,6 +92,7 @@ def personal(
             correctable=correctable,
             on_closure=on_closure,
             retention=retention,
+            ip=ip,
         )
     }
 

@@ -41,10 +41,22 @@ class OutboxMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: int | None = Field(default=None, foreign_key="user.id", index=True, ondelete="CASCADE")
     to_addr: str = Field(max_length=320, sa_column_kwargs={"info": personal("Sent to")})
+    # Subject, text and headers name the person ("Kia ora Dave") and carry their links: each
+    # is personal, erased with the row, and kept only where a hold names it.
     subject: str = Field(max_length=300, sa_column_kwargs={"info": personal("Subject")})
-    text_body: str = Field(sa_column=Column(Text, nullable=False))
-    html_body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    headers: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    text_body: str = Field(sa_column=Column(Text, nullable=False, info=personal("Email text")))
+    html_body: str | None = Field(
+        default=None,
+        sa_column=Column(
+            Text, nullable=True, info=personal("Email text as formatted (HTML)", export=False)
+        ),
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        sa_column=Column(
+            JSON, nullable=False, info=personal("Email headers (unsubscribe links)", export=False)
+        ),
+    )
     message_id: str = Field(max_length=255, unique=True)
     template: str = Field(max_length=64, sa_column_kwargs={"info": personal("Kind of email")})
     list_id: str | None = Field(default=None, max_length=64)
@@ -55,7 +67,12 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime = Field(default_factory=utcnow)
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_until: datetime | None = None
-    last_error: str = Field(default="", max_length=500)
+    #: The mail server's answer to a failed attempt, which often quotes the address.
+    last_error: str = Field(
+        default="",
+        max_length=500,
+        sa_column_kwargs={"info": personal("Delivery error", export=False)},
+    )
     created_at: datetime = Field(default_factory=utcnow)
     #: A body shared by many rows (a notice to everyone on a list): the row's own subject is
     #: stored, its text and HTML come from the body with the person's footer filled in at sending.

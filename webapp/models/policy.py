@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Text
+from sqlalchemy import Column, Text, false
 from sqlmodel import Field, SQLModel
 
 from ..crypto import Sealed
-from .datamap import DataCategory, personal
+from .datamap import DataCategory, IpAddress, personal
 from .time import utcnow
 
 
@@ -53,6 +53,8 @@ class PolicyAcknowledgement(SQLModel, table=True):
                 "Privacy policy acknowledgements",
                 purpose="To know which version of our privacy policy you have seen, "
                 "so we tell you only about changes since then.",
+                retention="Until the account is closed; the IP address in full for 30 days, "
+                "then only its network, and none after 365 days.",
             )
         }
     }
@@ -63,5 +65,9 @@ class PolicyAcknowledgement(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_column_kwargs={"info": personal("When")})
     ip: str | None = Field(
         default=None,
-        sa_column=Column(Sealed(400), nullable=True, info=personal("IP address")),
+        sa_column=Column(
+            Sealed(400), nullable=True, info=personal("IP address", ip=IpAddress("at"))
+        ),
     )
+    #: True once `ip` holds only the network (see `webapp.addresses`).
+    ip_reduced: bool = Field(default=False, sa_column_kwargs={"server_default": false()})

@@ -22,6 +22,8 @@ class Subscription(SQLModel, table=True):
                 "privacy": DataCategory(
                     "Email preferences",
                     purpose="To send you only the emails you chose.",
+                    # A list never switched has no row: its default is still where you stand.
+                    extra={"export_complete": "webapp.preferences.service:with_list_defaults"},
                 )
             }
         },

@@ -8,7 +8,12 @@ number of statements and the same memory. The JSON form is documented in
 docs/export-schema.md (schema version 1).
 
 A table may narrow what the person sees with ``DataCategory(extra={"export_where": fn})``:
-``fn(table, now)`` returns a SQL condition (for example, a disclosure withheld until a date).
+``fn(table, now)`` returns a SQL condition (for example, a disclosure withheld until a date);
+and shape each record the person sees with ``extra={"export_row": fn}``, ``fn(record)``
+returning the record as shown (for example, a staff member's action without their address).
+A table whose absent rows still say something (no subscription row: the list's default
+applies) completes them with ``extra={"export_complete": fn}`` (or ``"module:name"``, for a
+function the models cannot import): ``fn(records)`` yields the stored records and the implied.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Table, select
 from sqlmodel import Session
+from werkzeug.utils import import_string
 
 from .. import audit
 from ..models import DataCategory, User, personal_columns, privacy_of, user_linked_tables, utcnow
@@ -88,10 +94,16 @@ def _records(db: Session, source: _Source, user_id: int, now: datetime) -> Itera
         .where(*conditions)
         .order_by(*table.primary_key.columns)
     )
+    shape: Callable[[dict[str, Any]], dict[str, Any]] | None = source.category.extra.get(
+        "export_row"
+    )
+    complete = source.category.extra.get("export_complete")
+    if isinstance(complete, str):
+        complete = import_string(complete)
     result = db.execute(statement, execution_options={"yield_per": BATCH_ROWS})
     try:
-        for row in result.mappings():
-            yield dict(row)
+        rows = (dict(row) if shape is None else shape(dict(row)) for row in result.mappings())
+        yield from complete(rows) if complete is not None else rows
     finally:
         result.close()
 

@@ -8,18 +8,21 @@ from flask import (
     Blueprint,
     Response,
     current_app,
+    flash,
     render_template,
     request,
-    session,
     url_for,
 )
-from flask_login import current_user, login_required, logout_user
+from flask_login import current_user, login_required
 from sqlmodel import Session
 
-from .. import db
-from ..pages import page_or_fragment, see_other
+from .. import db, tokens
+from ..auth import recent_login_required
+from ..auth.current import current_session, forget
+from ..errors import render_error
+from ..pages import page_or_fragment, see_other, wants_fragment
 from ..security import client_ip, limiter
-from . import service, signins
+from . import service, sessions, signins
 
 bp = Blueprint("mydata", __name__)
 
@@ -69,41 +72,87 @@ def your_data():
     return render_template("mydata/your_data.html", export=export)
 
 
-def _security_page(*, status: int = 200, error: str = ""):
+def _security_page(*, status: int = 200, error: str = "", target: str = "sign-ins"):
+    row = current_session()
     listing = signins.history(
         db.session(),
         current_user.id,
         page=signins.page_number(request.args.get("page")),
         policy=signins.IpPolicy.from_config(current_app.config),
     )
+    live = sessions.live(db.session(), current_user, row.id if row else None)
+    fragment = "mydata/_sessions.html" if target == "sessions" else "mydata/_sign_ins.html"
     return page_or_fragment(
         "mydata/security.html",
-        "mydata/_sign_ins.html",
-        "sign-ins",
+        fragment,
+        target,
         status=status,
         listing=listing,
+        sessions=live,
         error=error,
+        error_at=target if error else "",
     )
 
 
 @bp.get("/account/security")
 @login_required
 def security():
-    """The person's sign-ins, newest first, with when each address is reduced and deleted."""
-    return _security_page()
+    """The person's sessions and sign-ins, with when each address is reduced and deleted."""
+    return _security_page(target="sessions" if wants_fragment("sessions") else "sign-ins")
+
+
+@bp.post("/account/security/sessions/end")
+@login_required
+def end_session():
+    """Sign out one of the person's other browsers; its cookie, wherever it is, stops working."""
+    session_id = sessions.form_id(request.form.get("session"))
+    this = current_session()
+    if this is not None and session_id == this.id:
+        return _security_page(
+            status=422,
+            error="That is this browser: use Sign out at the top of the page.",
+            target="sessions",
+        )
+    if not sessions.end_session(db.session(), current_user, session_id):
+        return _security_page(
+            status=422,
+            error="We could not find that session. Nothing was changed.",
+            target="sessions",
+        )
+    return _sessions_changed("That session is signed out.")
+
+
+@bp.post("/account/security/sessions/end-others")
+@login_required
+def end_other_sessions():
+    """Sign out every browser of the account except this one."""
+    this = current_session()
+    count = sessions.end_other_sessions(db.session(), current_user, this.id if this else None)
+    return _sessions_changed(
+        "Every other session is signed out." if count else "No other session was signed in."
+    )
+
+
+def _sessions_changed(notice: str):
+    if wants_fragment("sessions"):
+        return _security_page(target="sessions")
+    flash(notice, "success")
+    return see_other(url_for("mydata.security"))
 
 
 @bp.post("/account/security/not-me")
 @login_required
 def not_me():
     """End every session of the account, this one included, then say how to secure it."""
-    sign_in_id = request.form.get("sign_in", type=int)
-    if not signins.report_not_me(db.session(), current_user, sign_in_id):
+    raw = request.form.get("sign_in")
+    sign_in_id = sessions.form_id(raw)
+    if raw is not None and not signins.report_not_me(db.session(), current_user, sign_in_id):
         return _security_page(
             status=422, error="We could not find that sign-in. Nothing was changed."
         )
-    logout_user()
-    session.clear()
+    if raw is None:
+        signins.report_not_me_everywhere(db.session(), current_user)
+    forget()
     return see_other(url_for("mydata.signed_out_everywhere"))
 
 
@@ -112,4 +161,28 @@ def signed_out_everywhere():
     """After "This wasn't me": every session has ended; change the password at the provider."""
     return render_template(
         "mydata/signed_out.html", account_url=current_app.config["OIDC_ACCOUNT_URL"]
+    )
+
+
+@bp.route("/account/security/sessions/end/<token>", methods=["GET", "POST"])
+@recent_login_required
+def end_session_link(token: str):
+    """The new-sign-in alert's link: after a fresh sign-in, confirm, then end that session."""
+    try:
+        row = sessions.session_from_link(db.session(), current_user, token)
+    except tokens.BadToken:
+        return render_error(400, "This link is not valid or has expired. Nothing was changed.")
+    if row is None:
+        return render_error(404, "That session is not one of this account's.")
+    this = current_session()
+    if request.method == "POST" and (this is None or row.id != this.id):
+        sessions.end_session(db.session(), current_user, row.id)
+        flash("That session is signed out.", "success")
+        return see_other(url_for("mydata.security"))
+    return render_template(
+        "mydata/end_session.html",
+        row=row,
+        token=token,
+        is_this_browser=this is not None and row.id == this.id,
+        ended=row.ended_at is not None,
     )

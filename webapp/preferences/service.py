@@ -5,9 +5,11 @@ No `flask.request` here: views, commands, other Sentro systems and tests call th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Boolean, Insert, Update, and_, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -62,6 +64,22 @@ def _choice(mailing_list: MailingList, row: Subscription | None) -> Choice:
     if mailing_list.transactional or row is None:
         return Choice(mailing_list, mailing_list.default)
     return Choice(mailing_list, row.subscribed, row.changed_at, row.changed_via)
+
+
+def with_list_defaults(records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The export's subscriptions: the stored choices, then every other list at its default."""
+    chosen = set()
+    for record in records:
+        chosen.add(record["list_id"])
+        yield record
+    for found in LISTS:
+        if found.id not in chosen:
+            yield {
+                "list_id": found.id,
+                "subscribed": found.default,
+                "changed_at": None,
+                "changed_via": "default",
+            }
 
 
 def choices(db: Session, user_id: int) -> list[Choice]:

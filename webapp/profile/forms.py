@@ -15,6 +15,8 @@ import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 
+from .. import timefmt
+
 
 class Invalid(ValueError):
     """A value that cannot be stored; the message is for the person, beside the field."""
@@ -104,8 +106,14 @@ ADDRESS = Group(
     ),
 )
 
+TIME_ZONE = Group(
+    "timezone",
+    "Time zone",
+    (FieldSpec("time_zone", "Time zone", timefmt.MAX_ZONE_LENGTH, required=True),),
+)
+
 #: Every group on the page, in page order.
-GROUPS: dict[str, Group] = {g.name: g for g in (NAME, EMAIL, PHONE, ADDRESS)}
+GROUPS: dict[str, Group] = {g.name: g for g in (NAME, EMAIL, PHONE, ADDRESS, TIME_ZONE)}
 
 # Characters that are not text: controls, surrogates, private use, unassigned, line and
 # paragraph separators, and format characters (bidi overrides that make a name read
@@ -180,6 +188,25 @@ def phone_display(e164: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+def clean_time_zone(value: str) -> str:
+    """An IANA time zone name from the list (`Pacific/Auckland`)."""
+    text = value.strip()
+    if not timefmt.is_zone(text):
+        raise Invalid("Choose a time zone from the list, like Pacific/Auckland.")
+    return text
+
+
+def zone_label(name: str) -> str:
+    """A zone's name as people read it: `America/New_York` is "America/New York"."""
+    return name.replace("_", " ")
+
+
+@cache
+def time_zones() -> tuple[tuple[str, str], ...]:
+    """(IANA name, label) for every zone people may choose, sorted by name."""
+    return tuple((name, zone_label(name)) for name in timefmt.zone_names())
+
+
 @cache
 def countries() -> tuple[tuple[str, str], ...]:
     """(ISO 3166-1 alpha-2 code, name people use) for every country, sorted by name."""
@@ -220,8 +247,11 @@ def clean_address(values: dict[str, str]) -> tuple[dict[str, str], dict[str, str
             cleaned[spec.name] = clean_text(raw, spec)
         except Invalid as exc:
             errors[spec.name] = str(exc)
-    if errors or not any(cleaned.values()):
+    if errors:
         return cleaned, errors
+    if not any(v for k, v in cleaned.items() if k != "country"):
+        # The country list starts at the site's region: with nothing else, there is no address.
+        return dict.fromkeys(cleaned, ""), errors
     if not cleaned["address_line1"]:
         errors["address_line1"] = "Enter the first line of your address, or clear every field."
     if not cleaned["city"]:

@@ -100,6 +100,8 @@ def clean_group(group: str, values: dict[str, str], *, phone_region: str) -> Out
                 cleaned[field_spec.name] = forms.clean_phone(raw, phone_region)
             elif field_spec.name == "email":
                 cleaned[field_spec.name] = forms.clean_email(raw)
+            elif field_spec.name == "time_zone":
+                cleaned[field_spec.name] = forms.clean_time_zone(raw)
             else:
                 cleaned[field_spec.name] = forms.clean_text(raw, field_spec)
         except Invalid as exc:
@@ -123,6 +125,8 @@ def _describe(user: User, group: str) -> str:
         values["phone"] = forms.phone_display(values["phone"])
     if group == "address":
         values["country"] = forms.country_name(values["country"])
+    if group == "timezone":
+        values["time_zone"] = forms.zone_label(values["time_zone"])
     shown = ", ".join(v for v in values.values() if v)
     return f"“{shown}”" if shown else "empty"
 

@@ -22,7 +22,7 @@ from .forms import GROUPS
 
 bp = Blueprint("profile", __name__, url_prefix="/account/profile")
 
-EDITABLE = "any(name, phone, address)"
+EDITABLE = "any(name, phone, address, timezone)"
 #: Each request mails two addresses: a person may ask this often (and typos need a retry).
 EMAIL_CHANGE_LIMIT = "5 per hour"
 #: The emailed links, per address: plenty for a person, too few to guess tokens.
@@ -58,6 +58,7 @@ def _render(group: str | None, *, editing: bool = False, status: int = 200, **co
         "editing_group": group if editing else None,
         "as_fragment": fragment,
         "account_url": current_app.config["OIDC_ACCOUNT_URL"],
+        "current_time": utcnow(),  #: shown beside the time zone, in it
         **context,
     }
     if group is None:
@@ -68,8 +69,11 @@ def _render(group: str | None, *, editing: bool = False, status: int = 200, **co
 
 def _form_for(group: str, **context) -> dict:
     """Context for a group's edit form: the stored values and the digest it was made from."""
+    values = service.group_values(_me(), group)
+    if group == "address" and not values["country"]:
+        values["country"] = current_app.config["PHONE_DEFAULT_REGION"]  # the site's own region
     return {
-        "values": service.group_values(_me(), group),
+        "values": values,
         "seen": service.fingerprint(_me(), group),
         "errors": {},
         **context,
@@ -233,3 +237,5 @@ def _provider_name(issuer: str) -> str:
 
 
 bp.add_app_template_global(forms.countries, "countries")
+bp.add_app_template_global(forms.time_zones, "time_zone_choices")
+bp.add_app_template_filter(forms.zone_label, "zone_name")

@@ -1,0 +1,101 @@
+"""This request's session: the cookie's reference, loaded with its person in one statement.
+
+The Flask cookie (signed, not encrypted) holds `sid`, a random reference to a session row,
+and only transient, impersonal values besides: Flask-WTF's CSRF secret, Authlib's sign-in
+state while a sign-in is under way, the page to return to, and flash messages. flask-login
+is used through its request loader only, so it never writes its own keys (`_user_id`,
+`_fresh`, `_id`, the IP and browser hash) into the cookie.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, current_app, g, session
+from flask_login import current_user
+
+from .. import db
+from ..models import User, UserSession, utcnow
+from . import sessions
+
+#: The cookie session's key for the reference.
+REFERENCE = "sid"
+log = logging.getLogger(__name__)
+
+
+def lifetimes() -> sessions.Lifetimes:
+    """The configured session lifetimes."""
+    return sessions.Lifetimes.from_config(current_app.config)
+
+
+def load_request_user(_request: object) -> User | None:
+    """flask-login's request loader: the person whose live session the cookie names."""
+    reference = session.get(REFERENCE)
+    if reference is None:
+        return None
+    now = utcnow()
+    limits = lifetimes()
+    found = sessions.load(db.session(), reference, now=now, lifetimes=limits)
+    if found is None:
+        session.pop(REFERENCE, None)  # ended or expired: the browser forgets it
+        return None
+    user, row = found
+    g.user_session = row
+    if now - row.last_active_at >= limits.touch_every:
+        g.touch_session = True
+    return user
+
+
+def current_session() -> UserSession | None:
+    """The session row of this request's signed-in person, if any."""
+    if not current_user.is_authenticated:
+        return None
+    return g.get("user_session")
+
+
+def reference_in_cookie() -> str | None:
+    """The reference this browser holds now (before a sign-in replaces it)."""
+    reference = session.get(REFERENCE)
+    return reference if isinstance(reference, str) else None
+
+
+def begin(reference: str) -> None:
+    """Give this browser a fresh cookie session holding only the new reference."""
+    session.clear()  # nothing carried over from before the sign-in
+    session[REFERENCE] = reference
+
+
+def forget() -> None:
+    """Make this browser signed out (its session row is ended by the caller)."""
+    from flask_login import logout_user
+
+    logout_user()
+    session.clear()
+
+
+def has_staff_rights() -> bool:
+    """Staff now: the last sign-in's groups said so, and so did this session's own."""
+    row = current_session()
+    return bool(row is not None and row.staff and current_user.is_staff)
+
+
+def _touch(response: Response) -> Response:
+    # Written after the view, on a fresh transaction: never a write per request, and never
+    # a write that could meet the view's own on SQLite.
+    row = g.pop("touch_session", None) and g.get("user_session")
+    if row is not None:
+        store = db.session()
+        try:
+            store.rollback()
+            sessions.touch(store.connection(), row, now=utcnow(), lifetimes=lifetimes())
+            store.commit()
+        except db.DatabaseUnavailable as exc:
+            store.rollback()
+            log.warning("session last-active not written: %s", type(exc).__name__)
+    return response
+
+
+def init_app(app: Flask, login_manager) -> None:
+    """Load people through the session registry; write `last_active_at` now and then."""
+    login_manager.request_loader(load_request_user)
+    app.after_request(_touch)
