@@ -9,7 +9,7 @@ HTMX := static/vendor/htmx.min.js
 AXE := tests/vendor/axe.min.js
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-sqlite test-postgres lint bench setup clean
+.PHONY: run test test-sqlite test-postgres lint bench setup clean screenshots
 
 setup: $(STAMP) $(HTMX) $(AXE)
 
@@ -44,6 +44,11 @@ test: setup
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# Every page, customer / staff / signed out, desktop 1280 px and phone 390 px, into
+# docs/screenshots/ (Playwright driving /usr/bin/chromium over the populated test site).
+screenshots: setup
+	$(PY) -m tests.screenshots
 
 bench: setup
 	$(PY) -m bench

@@ -58,6 +58,7 @@ def site_env(database_url: str, provider_url: str, base_url: str, smtp_url: str)
         "OIDC_CLIENT_SECRET": "bench-secret",
         "BASE_URL": base_url,
         "SMTP_URL": smtp_url,
+        "RATELIMIT_STORAGE_URI": "memory://",
     }
 
 

@@ -241,6 +241,7 @@ def measure_site(
             "DATABASE_URL": database_url,
             "OIDC_ISSUER": provider_url,
             "BASE_URL": env["BASE_URL"],
+            "RATELIMIT_STORAGE_URI": env["RATELIMIT_STORAGE_URI"],
         }
     )
     rows: list[Row] = []

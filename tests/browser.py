@@ -91,6 +91,7 @@ def sign_in_with_browser(page, provider_url: str, sub: str, claims: dict) -> Non
     """Sign in through the provider's own page, as a person would."""
     import requests
 
+    claims = {"email_verified": True, **claims}  # as login_as: the provider verified it
     requests.put(f"{provider_url}/users/{sub}", json=claims, timeout=5).raise_for_status()
     page.goto("/")
     page.get_by_role("link", name="Sign in").first.click()

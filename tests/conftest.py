@@ -54,9 +54,8 @@ def smtp() -> Iterator[tuple[Catcher, int]]:
         yield running
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory, worker_id) -> Iterator[str]:
-    """A database of this worker's own, migrated to the newest schema."""
+def new_database(tmp_path_factory, worker_id: str, suffix: str = "") -> str:
+    """A new, empty database of this worker's own (PostgreSQL under TEST_DATABASE=postgres)."""
     if os.environ.get("TEST_DATABASE") == "postgres":
         base = os.environ.get("TEST_DATABASE_URL")
         if not base:
@@ -65,16 +64,21 @@ def database_url(tmp_path_factory, worker_id) -> Iterator[str]:
         # One database per xdist worker and per checkout: two clones testing at once on one
         # server (worktrees, a developer beside CI) never drop each other's tables.
         checkout = hashlib.sha1(str(Path(__file__).resolve().parent).encode()).hexdigest()[:8]
-        name = f"{url.database}_{worker_id}_{checkout}"
+        name = f"{url.database}_{worker_id}_{checkout}{suffix}"
         admin = url.set(drivername="postgresql", database="postgres").render_as_string(
             hide_password=False
         )
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')
-        yield url.set(database=name).render_as_string(hide_password=False)
-    else:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'sentro.sqlite3'}"
+        return url.set(database=name).render_as_string(hide_password=False)
+    return f"sqlite:///{tmp_path_factory.mktemp('db' + suffix) / 'sentro.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory, worker_id) -> str:
+    """A database of this worker's own, migrated to the newest schema."""
+    return new_database(tmp_path_factory, worker_id)
 
 
 @pytest.fixture(scope="session")
@@ -106,23 +110,61 @@ def _empty_tables(url: str) -> None:
 # --- per test --------------------------------------------------------------------------
 
 
-@pytest.fixture
-def config(migrated, provider_url, smtp) -> dict:
-    """The settings a test app runs with; a test may change them before using `app`."""
+def settings(database_url: str, provider_url: str, smtp_port: int) -> dict:
+    """The settings a test app runs with."""
     return {
         "SENTRO_ENV": "testing",
         "SECRET_KEY": SECRET,
-        "DATABASE_URL": migrated,
+        "DATABASE_URL": database_url,
         "OIDC_ISSUER": provider_url,
         "OIDC_CLIENT_ID": "sentro-account-tests",
         "OIDC_CLIENT_SECRET": "test-client-secret",
-        "SMTP_URL": f"smtp://127.0.0.1:{smtp[1]}",
+        "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
         "BASE_URL": "http://localhost",
         "RATELIMIT_ENABLED": False,
         # CSRF is proven by tests that switch it back on (tests/test_security.py).
         "WTF_CSRF_ENABLED": False,
         "STAFF_GROUP": "sentro-staff",
     }
+
+
+@pytest.fixture
+def config(migrated, provider_url, smtp) -> dict:
+    """The settings a test app runs with; a test may change them before using `app`."""
+    return settings(migrated, provider_url, smtp[1])
+
+
+@pytest.fixture
+def site(populated_site):
+    """The populated site (below), with rate limits off as its app was built.
+
+    Flask-Limiter's limiter is one object that each new app re-configures: a test that built an
+    app with limits on must not leave them on for this long-lived app.
+    """
+    from webapp.security import limiter
+
+    limiter.enabled = False
+    return populated_site
+
+
+@pytest.fixture(scope="session")
+def populated_site(tmp_path_factory, worker_id, provider_url, smtp):
+    """A populated site of its own database (tests/populate.py), built once per worker.
+
+    Yields (app, Site): a person with data in every table, staff queues with rows, two policy
+    versions and live tokens. Tests that use it only read, so they share it.
+    """
+    from tests.populate import populate_site
+    from webapp.cli import upgrade_database
+
+    config = settings(new_database(tmp_path_factory, worker_id, "_site"), provider_url, smtp[1])
+    app = create_app(config)
+    with app.app_context():
+        upgrade_database()
+    populated = populate_site(app, provider_url, sign_in)
+    populated.settings = config
+    yield app, populated
+    app.extensions["sentro.engine"].dispose()
 
 
 @pytest.fixture
@@ -166,6 +208,7 @@ def login_as(client, provider_url, app):
 
     def login(sub: str = "customer-1", **claims) -> User:
         claims.setdefault("email", f"{sub}@example.com")
+        claims.setdefault("email_verified", True)
         claims.setdefault("name", sub.replace("-", " ").title())
         response = sign_in(client, provider_url, sub, claims)
         assert response.status_code == 303, response.get_data(as_text=True)

@@ -55,6 +55,7 @@ class FakeProvider:
         self.garbage_at: str = "discovery"  # which endpoint answers garbage
         self.subject = "fake-person"
         self.sid: str | None = None  #: the provider's session id, put in ID tokens when set
+        self.discovery_changes: dict[str, object] = {}  # fields to change (None: leave out)
         self.url = ""
         self._nonces: dict[str, str] = {}
 
@@ -78,18 +79,18 @@ class FakeProvider:
         return getattr(self, name)(request)(environ, start_response)
 
     def discovery(self, request: Request) -> Response:
-        return _json(
-            {
-                "issuer": self.url,
-                "authorization_endpoint": f"{self.url}/authorize",
-                "token_endpoint": f"{self.url}/token",
-                "userinfo_endpoint": f"{self.url}/userinfo",
-                "jwks_uri": f"{self.url}/jwks",
-                "response_types_supported": ["code"],
-                "subject_types_supported": ["public"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-            }
-        )
+        document = {
+            "issuer": self.url,
+            "authorization_endpoint": f"{self.url}/authorize",
+            "token_endpoint": f"{self.url}/token",
+            "userinfo_endpoint": f"{self.url}/userinfo",
+            "jwks_uri": f"{self.url}/jwks",
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+        }
+        document.update(self.discovery_changes)
+        return _json({k: v for k, v in document.items() if v is not None})
 
     def authorize(self, request: Request) -> Response:
         code = secrets.token_urlsafe(16)

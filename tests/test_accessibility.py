@@ -123,11 +123,13 @@ def _broken_forms(html: str, path: str) -> list[str]:
             and "localhost" not in action.netloc
         ):
             continue  # a form to the provider
+        endpoint = None
         try:
-            adapter.match(action.path, method=method)
+            endpoint, _ = adapter.match(action.path, method=method)
         except Exception as exc:  # noqa: BLE001 - NotFound, MethodNotAllowed, RequestRedirect
             problems.append(f"{where}: no such route ({type(exc).__name__})")
-        if method == "POST" and "csrf_token" not in form["fields"]:
+        exempt = endpoint in routes.CSRF_EXEMPT
+        if method == "POST" and "csrf_token" not in form["fields"] and not exempt:
             problems.append(f"{where}: no csrf_token field")
         if not form["submits"]:
             problems.append(f"{where}: no submit button")

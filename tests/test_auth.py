@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlmodel import select
 
-from tests.conftest import sign_in
+from tests.conftest import links_in, sign_in
 from webapp.models import SignIn, User
 
 
@@ -176,3 +176,39 @@ def test_a_cookie_reference_that_names_no_session_is_nobody(client, person, refe
     with client.session_transaction() as session:
         session["sid"] = reference
     assert client.get("/account").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "said",
+    [False, "false", None],  # None: the provider does not say (the claim is absent or null)
+    ids=["unverified", "unverified-as-text", "not-said"],
+)
+def test_an_email_the_provider_did_not_verify_is_not_the_contact_email(
+    client, login_as, db, outbox, said
+):
+    user = login_as("ana", email="typo@example.com", email_verified=said)
+    assert user.email == ""
+    assert user.provider_email == "typo@example.com"
+    html = client.get("/account").get_data(as_text=True)
+    assert "Confirm an email address" in html
+    assert "/account/profile/email/edit" in html
+    assert outbox.to("typo@example.com") == []  # nothing mailed to an address nobody confirmed
+
+    # The site's own confirmation link is what makes an address the contact email.
+    client.post("/account/profile/email", data={"email": "ana@example.com"})
+    confirm = outbox.last_to("ana@example.com")
+    [url] = [u for u in links_in(confirm) if "/email/confirm/" in u]
+    assert client.post(urlsplit(url).path).status_code == 303
+    db.rollback()
+    assert db.get(User, user.id).email == "ana@example.com"
+
+
+@pytest.mark.parametrize("said", [True, "true"])
+def test_a_verified_provider_email_is_the_contact_email(login_as, said):
+    assert login_as("ana", email="ana@example.com", email_verified=said).email == "ana@example.com"
+
+
+def test_a_later_verified_sign_in_fills_a_missing_contact_email(client, login_as):
+    assert login_as("ana", email="ana@example.com", email_verified=False).email == ""
+    client.post("/logout")
+    assert login_as("ana", email="ana@example.com", email_verified=True).email == "ana@example.com"

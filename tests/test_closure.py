@@ -349,6 +349,20 @@ def test_after_the_grace_period_privacy_purge_erases_and_sign_in_shows_closed(
     assert db.exec(select(SignIn).where(SignIn.user_id == person.id)).all() == []
 
 
+def test_what_holds_nothing_is_not_listed_as_kept(app, login_as, db, client, outbox):
+    """An approved request has no decline reason: the closure email must not say it is kept."""
+    app.config["CLOSURE_GRACE_DAYS"] = 0
+    person, _, request = _case(client, login_as, db)
+    client.post(f"/staff/closures/{request.id}/approve")
+    closed = _request_of(db, person)
+    kept = {(item["table"], item["column"]) for item in closed.retained_items}
+    assert ("closure_request", "decline_reason") not in kept
+    assert ("closure_request", "received_at") in kept
+    completed = outbox.last_to("ana@example.com")
+    assert completed["Subject"] == "Your Sentro account is closed"
+    assert "Why we declined a closure request" not in body_text(completed)
+
+
 def test_with_no_grace_period_approval_erases_at_once(config, login_as, db, app, client):
     app.config["CLOSURE_GRACE_DAYS"] = 0
     person, _, request = _case(client, login_as, db)

@@ -9,8 +9,9 @@ GOOD = {
     "SENTRO_ENV": "production",
     "SECRET_KEY": "x" * 40,
     "OIDC_ISSUER": "https://id.sentro.co",
-    "DATA_ENCRYPTION_KEYS": ["k"],
+    "DATA_ENCRYPTION_KEYS": ["lbZ9kpZT6nfm0qCFgbY0V8YmqXtVZpoV2C0J1xmxpj0="],
     "BASE_URL": "https://account.sentro.co",
+    "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
 }
 
 
@@ -25,6 +26,8 @@ GOOD = {
         ({"DATA_ENCRYPTION_KEYS": []}, "DATA_ENCRYPTION_KEYS"),
         ({"BASE_URL": "http://account.sentro.co"}, "BASE_URL"),
         ({"SENTRO_ENV": "staging"}, "SENTRO_ENV"),
+        ({"RATELIMIT_STORAGE_URI": None}, "RATELIMIT_STORAGE_URI"),
+        ({"RATELIMIT_STORAGE_URI": ""}, "RATELIMIT_STORAGE_URI"),
     ],
 )
 def test_production_refuses_unsafe_settings(tmp_path, change, complaint):
@@ -39,9 +42,32 @@ def test_production_allows_a_loopback_http_issuer(tmp_path, issuer):
     )
 
 
+def test_production_without_rate_limit_storage_refuses_to_start(tmp_path, monkeypatch):
+    """Unset is not a choice: per-worker memory would multiply every limit by the workers."""
+    monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
+    production = {k: v for k, v in GOOD.items() if k != "RATELIMIT_STORAGE_URI"}
+    with pytest.raises(ConfigError, match="RATELIMIT_STORAGE_URI"):
+        load(production, instance_path=str(tmp_path))
+
+
+def test_production_with_memory_named_starts_and_warns(tmp_path, caplog):
+    settings = {**GOOD, "RATELIMIT_STORAGE_URI": "memory://", "DATABASE_URL": "sqlite://"}
+    with caplog.at_level("WARNING", logger="webapp"):
+        app = create_app(settings)
+    assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert any("RATELIMIT_STORAGE_URI is memory://" in r.getMessage() for r in caplog.records)
+
+
+def test_production_with_a_shared_store_starts_quietly(tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="webapp"):
+        create_app({**GOOD, "DATABASE_URL": "sqlite://"})
+    assert not [r for r in caplog.records if "RATELIMIT" in r.getMessage()]
+
+
 def test_development_defaults(tmp_path):
     settings = load({"SENTRO_ENV": "development"}, instance_path=str(tmp_path))
     assert settings["SECRET_KEY"] == DEV_SECRET_KEY
+    assert settings["RATELIMIT_STORAGE_URI"] == "memory://"
     assert settings["DATABASE_URL"] == f"sqlite:///{tmp_path / 'sentro.sqlite3'}"
 
 

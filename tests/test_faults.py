@@ -341,6 +341,40 @@ def test_a_token_that_fails_any_check_is_refused_and_creates_nobody(fault, fake,
     assert _users(fake_app) == 0
 
 
+@pytest.mark.parametrize(
+    "announced",
+    [
+        lambda url: "https://evil.example",
+        lambda url: url + "/",  # Discovery 1.0 section 4.3: identical, not merely equivalent
+        lambda url: url.replace("127.0.0.1", "localhost"),
+        lambda url: None,  # no issuer at all
+    ],
+    ids=["another-site", "trailing-slash", "another-host-name", "missing"],
+)
+def test_a_discovery_document_for_another_issuer_refuses_sign_in(announced, fake, fake_app, caplog):
+    fake.discovery_changes = {"issuer": announced(fake.url)}
+    with caplog.at_level("WARNING", logger="webapp"):
+        response = _through_fake(fake_app.test_client())
+    _clear_failure(response, 400)
+    assert "could not be trusted" in response.get_data(as_text=True)
+    assert any("not OIDC_ISSUER" in r.getMessage() for r in caplog.records)
+    assert _users(fake_app) == 0
+
+
+def test_the_issuer_is_checked_again_when_the_provider_answers(fake, fake_app):
+    """The callback re-checks the document it uses, not only the one `/login` saw."""
+    client = fake_app.test_client()
+    start = client.get("/login")
+    assert start.status_code == 302
+    answer = requests.get(start.headers["Location"], allow_redirects=False, timeout=5)
+    fake.discovery_changes = {"issuer": "https://evil.example"}
+    with fake_app.app_context():
+        fake_app.extensions["sentro.oidc"].provider.server_metadata.clear()  # a new fetch
+    callback = urlsplit(answer.headers["Location"])
+    _clear_failure(client.get(f"{callback.path}?{callback.query}"), 400)
+    assert _users(fake_app) == 0
+
+
 @pytest.mark.parametrize("garbage", list(GARBAGE))
 @pytest.mark.parametrize("where", ["discovery", "token", "jwks", "userinfo"])
 def test_a_provider_answering_garbage_gets_a_clear_page(garbage, where, fake, fake_app):

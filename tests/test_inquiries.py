@@ -376,3 +376,41 @@ def test_every_element_id_on_the_persons_pages_is_unique(
     for path in ("/account/privacy-requests", f"/account/privacy-requests/{inquiry.id}"):
         ids = re.findall(r'\bid="([^"]+)"', client.get(path).get_data(as_text=True))
         assert len(ids) == len(set(ids)), (path, sorted(i for i in ids if ids.count(i) > 1))
+
+
+# --- how many requests may wait at once ----------------------------------------------------
+
+
+def test_new_requests_stop_at_the_limit_with_a_clear_page(client, person, db, outbox):
+    sent = [
+        client.post(
+            "/account/privacy-requests",
+            data={"kind": "access", "subject": f"Request {n}", "message": "Please."},
+        ).status_code
+        for n in range(service.MAX_WAITING + 3)
+    ]
+    assert sent == [303] * service.MAX_WAITING + [422] * 3
+    db.rollback()
+    assert len(db.exec(select(Inquiry).where(Inquiry.user_id == person.id)).all()) == 5
+    page = client.get("/account/privacy-requests").get_data(as_text=True)
+    assert service.WAITING_LIMIT in page
+    assert 'action="/account/privacy-requests"' not in page  # no form that cannot work
+    assert len(outbox.to("ana@example.com")) == service.MAX_WAITING  # one email per request
+
+
+def test_an_answered_request_makes_room_for_a_new_one(app, client, person, db):
+    for n in range(service.MAX_WAITING):
+        client.post(
+            "/account/privacy-requests",
+            data={"kind": "access", "subject": f"Request {n}", "message": "Please."},
+        )
+    db.rollback()
+    first = db.exec(select(Inquiry).where(Inquiry.user_id == person.id)).first()
+    first.status = "answered"
+    db.add(first)
+    db.commit()
+    response = client.post(
+        "/account/privacy-requests",
+        data={"kind": "access", "subject": "One more", "message": "Please."},
+    )
+    assert response.status_code == 303

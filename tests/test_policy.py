@@ -66,7 +66,7 @@ def test_future_dated_version_2_is_announced_but_not_yet_in_effect(app, client, 
     assert f"Version 2 takes effect on {effective.day} {effective:%B %Y}" in current
 
     versions = client.get("/privacy/versions").get_data(as_text=True)
-    assert 'Version 2</a>\n      <span class="status">upcoming' in versions
+    assert 'Version 2</a>\n<span class="badge badge-warn">Upcoming</span>' in versions
     assert SUMMARY in versions
 
     for name in ("aroha", "ben", "chloe"):
@@ -220,7 +220,7 @@ def test_versions_page_lists_every_version_with_summary_and_dates(app, client):
     publish(app, effective_on=today())
     html = client.get("/privacy/versions").get_data(as_text=True)
     assert html.index("Version 2</a>") < html.index("Version 1</a>")
-    assert "in effect" in html and "replaced" in html
+    assert ">In effect<" in html and ">Replaced<" in html
     assert SUMMARY in html
     assert "1 December 2020" in html
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -111,3 +112,64 @@ def test_replacing_one_word_marks_that_word_only(sentence, where):
     marks = [c for c in word_changes(" ".join(sentence), " ".join(changed)) if c.op != "="]
     # With repeated words, which "alpha" left is a matter of alignment; what changed is not.
     assert sorted((c.op, c.text) for c in marks) == [("+", "omega"), ("-", sentence[position])]
+
+
+# --- the work is bounded for any input -------------------------------------------------
+
+
+@pytest.fixture
+def matcher_sizes(monkeypatch) -> list[int]:
+    """The pairs (len(a) × len(b)) every alignment difflib was asked to do had to consider."""
+    from difflib import SequenceMatcher
+
+    from webapp.policy import diff
+
+    sizes: list[int] = []
+
+    class Counting(SequenceMatcher):
+        def get_matching_blocks(self):
+            sizes.append(len(self.a) * len(self.b))
+            return super().get_matching_blocks()
+
+    monkeypatch.setattr(diff, "SequenceMatcher", Counting)
+    compare_html.cache_clear()  # a cached answer would hide the work
+    return sizes
+
+
+#: No single alignment may consider more pairs than this (about 1,000 words against 1,000).
+PAIRS_BOUND = 1_000_000
+
+
+def paragraph(words: int, seed: int, sentence_every: int = 0) -> str:
+    """One paragraph of `words` words drawn from a small vocabulary (so words repeat a lot)."""
+    vocabulary = ["we", "you", "data", "email", "policy", "Sentro", "keep", "share", "the"]
+    text = []
+    for n in range(words):
+        text.append(vocabulary[(n * 7 + seed * 3 + n // 11 * seed) % len(vocabulary)])
+        if sentence_every and n % sentence_every == sentence_every - 1:
+            text[-1] += "."
+    return " ".join(text)
+
+
+@pytest.mark.parametrize("sentence_every", [0, 15], ids=["one-sentence", "sentences"])
+@pytest.mark.parametrize("words", [4000, 8000])
+def test_two_huge_single_paragraph_versions_are_compared_with_bounded_work(
+    matcher_sizes, words, sentence_every
+):
+    old = paragraph(words, seed=1, sentence_every=sentence_every)
+    new = paragraph(words, seed=2, sentence_every=sentence_every)
+    html = compare_html(old, new)
+    assert "<del>" in html and "<ins>" in html
+    assert matcher_sizes and max(matcher_sizes) <= PAIRS_BOUND
+    # Sentence by sentence, each changed one at most once: linear in the text, not quadratic.
+    assert len(matcher_sizes) <= 3 * words
+
+
+def test_a_few_words_changed_in_a_huge_paragraph_are_marked_exactly(matcher_sizes):
+    old = paragraph(8000, seed=1, sentence_every=20)
+    words = old.split(" ")
+    words[1000], words[5000] = "privacy", "notice"
+    html = compare_html(old, " ".join(words))
+    assert marked(html, "ins") == ["privacy", "notice"]
+    assert marked(html, "del") == [old.split(" ")[1000], old.split(" ")[5000]]
+    assert max(matcher_sizes) <= PAIRS_BOUND

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html import unescape
 
 import pytest
@@ -81,12 +82,12 @@ def test_asking_for_what_is_already_so_changes_nothing(db):
 
 def test_leaving_and_rejoining_keeps_every_step(db):
     user_id = make_person(db)
-    for subscribed, via in ((True, "page"), (False, "one-click"), (True, "email-link")):
+    for subscribed, via in ((True, "page"), (False, "one-click"), (True, "page")):
         service.set_subscription(db, user_id, "research", subscribed, via)
     assert history(db, user_id) == [
         ("research", True, "page"),
         ("research", False, "one-click"),
-        ("research", True, "email-link"),
+        ("research", True, "page"),
     ]
     assert service.is_subscribed(db, user_id, "research")
 
@@ -306,16 +307,80 @@ def test_the_emailed_link_opens_the_page_with_the_address_masked(app, client, db
 def test_a_switch_on_the_emailed_page_saves_as_an_email_link_change(app, client, db):
     user_id = make_person(db, "mere")
     token = preference_token(app, user_id)
-    response = client.post(f"/email-preferences/{token}/lists/research", data={"subscribed": "1"})
+    response = client.post(
+        f"/email-preferences/{token}/lists/service-updates", data={"subscribed": "0"}
+    )
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/email-preferences/{token}")
-    assert history(db, user_id) == [("research", True, "email-link")]
+    assert history(db, user_id) == [("service-updates", False, "email-link")]
     htmx = client.post(
-        f"/email-preferences/{token}/lists/research",
+        f"/email-preferences/{token}/lists/policy-updates",
         data={"subscribed": "0"},
-        headers={"HX-Request": "true", "HX-Target": "list-research"},
+        headers={"HX-Request": "true", "HX-Target": "list-policy-updates"},
     )
     assert htmx.status_code == 200 and 'aria-checked="false"' in htmx.get_data(as_text=True)
+
+
+# --- an emailed link may only reduce mail ---------------------------------------------------
+
+
+@pytest.mark.parametrize("list_id", ["research", "offers"])
+def test_the_emailed_page_cannot_join_a_list(app, client, db, list_id):
+    user_id = make_person(db, "mere")
+    token = preference_token(app, user_id)
+    for headers in ({}, {"HX-Request": "true", "HX-Target": f"list-{list_id}"}):
+        response = client.post(
+            f"/email-preferences/{token}/lists/{list_id}", data={"subscribed": "1"}, headers=headers
+        )
+        assert response.status_code == 403
+        assert "Sign in to join this list" in response.get_data(as_text=True)
+    assert history(db, user_id) == []
+    assert not service.is_subscribed(db, user_id, list_id)
+
+
+@pytest.mark.parametrize("via", ["email-link", "one-click"])
+def test_no_emailed_way_of_changing_a_choice_can_join(db, via):
+    user_id = make_person(db)
+    with pytest.raises(service.NeedsSignIn):
+        service.set_subscription(db, user_id, "offers", True, via)
+    assert history(db, user_id) == []
+
+
+def test_the_emailed_page_says_it_can_only_reduce_mail_and_offers_sign_in(app, client, db):
+    user_id = make_person(db, "mere")
+    html = client.get(f"/email-preferences/{preference_token(app, user_id)}").get_data(as_text=True)
+    assert "can only take you off lists" in html
+    assert "Sign in to manage your emails" in html
+    assert "/login?next=/account/email-preferences" in html
+    # Lists that are off show no working switch: nothing there to post.
+    assert 'action="/email-preferences/' in html
+    assert "/lists/research" not in html and "/lists/offers" not in html
+
+
+def test_an_unsubscribe_link_cannot_be_turned_into_joining_lists(app, client, db, outbox):
+    """The unsubscribe page's preference link, forwarded with the email, still only reduces."""
+    user_id = make_person(db, "mere")
+    with app.app_context():
+        unsubscribe = links.unsubscribe_url(user_id, "service-updates").removeprefix(
+            "http://localhost"
+        )
+    html = client.get(unsubscribe).get_data(as_text=True)
+    [preference_page] = set(re.findall(r'href="(/email-preferences/[^"]+)"', html))
+    token = preference_page.rsplit("/", 1)[1]
+    for list_id in ("research", "offers"):
+        response = client.post(
+            f"/email-preferences/{token}/lists/{list_id}", data={"subscribed": "1"}
+        )
+        assert response.status_code == 403
+    assert history(db, user_id) == []
+
+
+def test_a_signed_in_person_can_still_join_any_list(client, person, db):
+    assert (
+        client.post("/account/email-preferences/research", data={"subscribed": "1"}).status_code
+        == 303
+    )
+    assert service.is_subscribed(db, person.id, "research")
 
 
 def expire(monkeypatch, days: int) -> None:

@@ -3,6 +3,10 @@ the site layout; the one-click unsubscribe POST is never limited."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -89,3 +93,60 @@ def test_email_changes_are_limited_per_person_not_per_address(app, client, perso
 def test_exports_are_limited_per_person_with_the_page_in_the_layout(client, person):
     assert hit(client, "GET", "/account/export.json", 10) == [200] * 10
     assert_too_many(client.get("/account/export.json"))
+
+
+# --- rate limits across processes ------------------------------------------------------
+
+REDIS_URL = "redis://127.0.0.1:6379"
+_HITS = """
+import json, sys
+from webapp import create_app
+config = json.loads(sys.argv[1])
+client = create_app(config).test_client()
+print(json.dumps([client.get("/login").status_code for _ in range(int(sys.argv[2]))]))
+"""
+
+
+def _redis_or_skip() -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping()
+    except redis.RedisError as exc:
+        if os.environ.get("REQUIRE_REDIS") == "1":
+            pytest.fail(f"REQUIRE_REDIS=1 but Redis at {REDIS_URL} is unreachable: {exc}")
+        pytest.skip(f"Redis at {REDIS_URL} is unreachable ({exc}); CI sets REQUIRE_REDIS=1")
+
+
+def _two_processes(config: dict, storage: str) -> tuple[list[int], list[int]]:
+    settings = {
+        **config,
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": storage,
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+    }
+
+    def run(count: int) -> list[int]:
+        done = subprocess.run(
+            [sys.executable, "-c", _HITS, json.dumps(settings), str(count)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONPATH": os.getcwd()},
+        )
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    return run(15), run(10)
+
+
+def test_sign_in_limit_holds_across_processes_with_redis(config):
+    _redis_or_skip()
+    first, second = _two_processes(config, REDIS_URL)
+    assert 429 not in first
+    assert second.count(429) == 5, second  # 20 per minute, shared
+
+
+def test_memory_storage_is_per_process(config):
+    """The control: without a shared storage each process counts alone."""
+    first, second = _two_processes(config, "memory://")
+    assert 429 not in first + second

@@ -15,6 +15,7 @@ from werkzeug.routing import IntegerConverter, Map
 from . import config as config_module
 from . import crypto, db, errors, logsafe, navigation, security
 from .pages import htmx
+from .validators import MAX_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 login_manager = LoginManager()
@@ -42,6 +43,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     _logging(app)
     logsafe.init_app(app)
+    for warning in config_module.startup_warnings(app.config):
+        logging.getLogger(__name__).warning("%s", warning)
 
     crypto.configure(app.config["DATA_ENCRYPTION_KEYS"], app.config["SECRET_KEY"])
     db.init_app(app)
@@ -61,7 +64,7 @@ class DatabaseId(IntegerConverter):
     """`<int:…>` in every route: a number larger than an id column holds is simply not found."""
 
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 DEV_SECRET_KEY = "dev-only-secret-key-never-use-in-production"
+MEMORY_STORAGE = "memory://"
 
 #: name -> (default, parser). The README's configuration table lists the same names.
 _SETTINGS: dict[str, tuple[Any, Any]] = {
@@ -29,7 +30,8 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "SMTP_URL": ("smtp://localhost:8025", str),
     "MAIL_FROM": ("Sentro <no-reply@sentro.co>", str),
     "MAIL_SMTP_CONNECTIONS": (3, lambda v: max(1, min(int(v), 16))),
-    "RATELIMIT_STORAGE_URI": ("memory://", str),
+    # Unset: memory outside production; production insists on a choice (see _check_production).
+    "RATELIMIT_STORAGE_URI": (None, str.strip),
     "TRUSTED_PROXIES": (0, int),
     "DATA_ENCRYPTION_KEYS": ([], lambda v: [k.strip() for k in v.split(",") if k.strip()]),
     "REAUTH_MAX_AGE_MINUTES": (10, int),
@@ -64,9 +66,23 @@ def load(overrides: dict[str, Any] | None = None, *, instance_path: str) -> dict
         settings["DATABASE_URL"] = f"sqlite:///{Path(instance_path) / 'sentro.sqlite3'}"
     if env == "production":
         _check_production(settings)
-    elif not settings["SECRET_KEY"]:
-        settings["SECRET_KEY"] = DEV_SECRET_KEY
+    else:
+        settings["SECRET_KEY"] = settings["SECRET_KEY"] or DEV_SECRET_KEY
+        settings["RATELIMIT_STORAGE_URI"] = settings["RATELIMIT_STORAGE_URI"] or MEMORY_STORAGE
     return settings
+
+
+def startup_warnings(settings: dict[str, Any]) -> list[str]:
+    """What an operator should hear about at start: allowed, but probably not what they want."""
+    warnings = []
+    if settings["SENTRO_ENV"] == "production" and settings["RATELIMIT_STORAGE_URI"].startswith(
+        MEMORY_STORAGE
+    ):
+        warnings.append(
+            "RATELIMIT_STORAGE_URI is memory://: every worker process counts rate limits alone, "
+            "so a client gets the limit once per worker (name a shared store such as redis://)"
+        )
+    return warnings
 
 
 def _check_production(settings: dict[str, Any]) -> None:
@@ -84,3 +100,10 @@ def _check_production(settings: dict[str, Any]) -> None:
         raise ConfigError("BASE_URL must use https (mail clients refuse one-click over http)")
     if not settings["DATA_ENCRYPTION_KEYS"]:
         raise ConfigError("DATA_ENCRYPTION_KEYS must hold at least one key (see README)")
+    # Per-process memory silently multiplies every limit by the number of workers: only an
+    # operator who names it gets it (and a warning at start, startup_warnings).
+    if not settings["RATELIMIT_STORAGE_URI"]:
+        raise ConfigError(
+            "RATELIMIT_STORAGE_URI must name a store shared by every worker (redis://host:6379), "
+            "or memory:// explicitly for a single process"
+        )

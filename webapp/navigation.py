@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request, url_for
 
 
 @dataclass(frozen=True)
@@ -89,14 +89,68 @@ SECTIONS: tuple[Section, ...] = (
 )
 
 
+class Navigation:
+    """The sections this app serves, worked out once per app (not per request).
+
+    `groups(staff)` is what the side navigation and the phone menu list; `current(endpoint)`
+    names the section a page belongs to, so the navigation can mark it with `aria-current`.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        views = app.view_functions
+        served = [s for s in SECTIONS if s.endpoint in views]
+        self.customer: tuple[Section, ...] = tuple(s for s in served if not s.staff_only)
+        self.staff_only: tuple[Section, ...] = tuple(s for s in served if s.staff_only)
+        by_blueprint: dict[str, list[Section]] = {}
+        for section in served:
+            by_blueprint.setdefault(section.endpoint.split(".")[0], []).append(section)
+        #: every endpoint -> the endpoint of its section: the section itself, or the only
+        #: section of its blueprint (a request's detail page belongs to its list).
+        self._current: dict[str, str] = {}
+        self._hrefs: dict[tuple[str, str], str] = {}
+        for endpoint in views:
+            blueprint = endpoint.split(".")[0]
+            owners = by_blueprint.get(blueprint, [])
+            own = [s for s in owners if s.endpoint == endpoint]
+            if own or len(owners) == 1:
+                self._current[endpoint] = (own or owners)[0].endpoint
+
+    def sections(self, *, staff: bool, primary: bool = False) -> list[Section]:
+        """Sections for a customer (or for staff too), optionally only the primary ones."""
+        found = self.customer + (self.staff_only if staff else ())
+        return [s for s in found if s.primary or not primary]
+
+    def groups(self, *, staff: bool) -> tuple[tuple[str, tuple[Section, ...]], ...]:
+        """(heading, sections) for the navigation: the account, then staff's own list."""
+        if staff and self.staff_only:
+            return (("Your account", self.customer), ("Staff", self.staff_only))
+        return (("Your account", self.customer),)
+
+    def href(self, endpoint: str) -> str:
+        """A section's URL, built once per app and script root (every page lists them twice)."""
+        key = (request.script_root, endpoint)
+        found = self._hrefs.get(key)
+        if found is None:
+            found = self._hrefs[key] = url_for(endpoint)
+        return found
+
+    def current(self, endpoint: str | None) -> str | None:
+        """The endpoint of the section the page at `endpoint` belongs to, if any."""
+        return self._current.get(endpoint or "")
+
+
+def navigation() -> Navigation:
+    """This app's navigation, built on first use (after every blueprint is registered)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    found = app.extensions.get("sentro.navigation")
+    if found is None:
+        found = app.extensions["sentro.navigation"] = Navigation(app)
+    return found
+
+
 def sections(*, staff: bool, primary: bool = False) -> list[Section]:
     """The sections this app serves (a capability that is not installed is not listed)."""
-    views = current_app.view_functions
-    return [
-        s
-        for s in SECTIONS
-        if s.endpoint in views and (staff or not s.staff_only) and (s.primary or not primary)
-    ]
+    return navigation().sections(staff=staff, primary=primary)
 
 
 #: (endpoint, label) pairs in the footer, shown when the capability is installed.
@@ -109,11 +163,16 @@ FOOTER: tuple[tuple[str, str], ...] = (
 
 def footer_links() -> list[tuple[str, str]]:
     """The footer's links this app serves."""
-    views = current_app.view_functions
-    return [(endpoint, label) for endpoint, label in FOOTER if endpoint in views]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    found = app.extensions.get("sentro.footer")
+    if found is None:
+        views = app.view_functions
+        found = app.extensions["sentro.footer"] = [(e, label) for e, label in FOOTER if e in views]
+    return found
 
 
 def init_app(app: Flask) -> None:
-    """Make `nav_sections()` and `footer_links()` available to templates."""
+    """Make `navigation()`, `nav_sections()` and `footer_links()` available to templates."""
+    app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.globals["nav_sections"] = sections
     app.jinja_env.globals["footer_links"] = footer_links

@@ -8,6 +8,8 @@ redirect (post/redirect/get).
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import redirect, render_template
 from flask_htmx import HTMX
 from werkzeug.wrappers import Response
@@ -31,3 +33,13 @@ def page_or_fragment(
 def see_other(location: str) -> Response:
     """The answer to a successful plain form post: 303 to the page to show next."""
     return redirect(location, code=303)
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a same-site relative path, else None (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ord(c) < 32 for c in target):
+        return None
+    return target

@@ -1,4 +1,4 @@
-"""WTForms validators for text people type: no control characters, friendly messages."""
+"""What people type, checked: text without control characters, bounded whole numbers."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ import unicodedata
 
 from wtforms import DateField, Field, Form
 from wtforms.validators import ValidationError
+
+#: The largest id a database id column holds (PostgreSQL `integer`): `<int:…>` routes stop
+#: here too (webapp.DatabaseId), and so does every number read from a form or query string.
+MAX_ID = 2**31 - 1
 
 _LINE_BREAKS = {"\n", "\r", "\t"}
 #: Format characters that build emoji and words in some scripts (Persian, Indic).
@@ -47,3 +51,25 @@ class DateInput(DateField):
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError("Enter a real date, like 2026-03-05.") from None
+
+
+def whole_number(raw: object, *, low: int = 1, high: int = MAX_ID) -> int | None:
+    """A number from a form or query string: ASCII digits within low..high, else None.
+
+    Every integer taken from request data goes through here (or `database_id`), so none can
+    be larger than a column holds or a driver binds: `int()` alone accepts "²"-free digits of
+    any length, and 2**63 overflows SQLite's binding.
+    """
+    text = raw.strip() if isinstance(raw, str) else ""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(high)):
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
+def database_id(raw: object) -> int:
+    """`type=` for `request.form.get(name, type=database_id)`: an id, or ValueError (→ None)."""
+    value = whole_number(raw)
+    if value is None:
+        raise ValueError("not an id")
+    return value

@@ -99,3 +99,5 @@ def init_app(app: Flask, login_manager) -> None:
     """Load people through the session registry; write `last_active_at` now and then."""
     login_manager.request_loader(load_request_user)
     app.after_request(_touch)
+    # The navigation offers staff sections only where /staff would answer: this session's rights.
+    app.jinja_env.globals["has_staff_rights"] = has_staff_rights

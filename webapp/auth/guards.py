@@ -11,6 +11,7 @@ from flask import abort, current_app, redirect, request, url_for
 from flask_login import login_required
 
 from ..models import utcnow
+from ..pages import safe_next
 from .current import current_session, has_staff_rights
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -67,8 +68,6 @@ def recent_login_required(view: F | None = None, *, minutes: int | None = None) 
 
 
 def _referring_path() -> str:
-    from .views import safe_next
-
     referrer = request.referrer or ""
     host = request.host_url
     if referrer.startswith(host):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app
 
+from .service import SignInRefused
+
 LEEWAY_SECONDS = 60
 
 
@@ -55,3 +57,20 @@ def logout_token_provider():
         algorithms=allowed_algorithms(metadata.get("id_token_signing_alg_values_supported")),
         keys=lambda fresh: client.fetch_jwk_set(force=fresh),
     )
+
+
+def checked_metadata() -> dict:
+    """The provider's discovery document, refused unless it names OIDC_ISSUER exactly.
+
+    OpenID Connect Discovery 1.0 section 4.3: the `issuer` in the document must be identical to
+    the issuer URL it was fetched for; otherwise its endpoints and keys belong to someone else.
+    """
+    metadata = provider().load_server_metadata()
+    expected = current_app.config["OIDC_ISSUER"]
+    found = metadata.get("issuer")
+    if found != expected:
+        shown = repr(found)[:200]
+        raise SignInRefused(
+            f"the discovery document names issuer {shown}, not OIDC_ISSUER {expected!r}"
+        )
+    return metadata

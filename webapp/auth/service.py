@@ -28,6 +28,7 @@ class Identity:
     issuer: str
     subject: str
     email: str = ""
+    email_verified: bool = False
     name: str = ""
     groups: tuple[str, ...] = field(default_factory=tuple)
     auth_time: datetime | None = None
@@ -53,6 +54,8 @@ def identity_from_claims(issuer: str, id_claims: dict, userinfo: dict | None) ->
         issuer=issuer,
         subject=subject,
         email=_text(claims.get("email"), 320),
+        # OIDC Core 5.1: only `true` says the provider verified it (some send the string).
+        email_verified=claims.get("email_verified") in (True, "true"),
         name=_text(claims.get("name"), 200),
         groups=tuple(g for g in groups if isinstance(g, str)),
         auth_time=(
@@ -95,11 +98,14 @@ def sign_in(
     """Find or create the person for (issuer, subject), record the sign-in, start a session.
 
     One transaction. The email is never used to match people: a new subject is a new person.
-    A closed account is returned as it is, with nothing recorded, so the caller can say it is
-    closed. `replaces` is the reference this browser held before, ended now: a sign-in
-    always starts a fresh session. A new device or network is told by email.
+    Only an email the provider says it verified becomes the contact email; otherwise the person
+    confirms one through the site's own link (profile.email_change). A closed account is
+    returned as it is, with nothing recorded, so the caller can say it is closed. `replaces`
+    is the reference this browser held before, ended now: a sign-in always starts a fresh
+    session. A new device or network is told by email.
     """
     now = now or utcnow()
+    contact = identity.email if identity.email_verified else ""
     user = find_user(db, identity.issuer, identity.subject)
     if user is not None and not user.is_active:
         return SignedIn(user, None)
@@ -108,7 +114,7 @@ def sign_in(
         user = User(
             issuer=identity.issuer,
             subject=identity.subject,
-            email=identity.email,
+            email=contact,
             name=identity.name,
             provider_email=identity.email,
             created_at=now,
@@ -116,7 +122,7 @@ def sign_in(
     else:
         user.provider_email = identity.email or user.provider_email
         user.name = user.name or identity.name
-        user.email = user.email or identity.email
+        user.email = user.email or contact
     staff = bool(staff_group) and staff_group in identity.groups
     user.is_staff = staff
     user.last_sign_in_at = now

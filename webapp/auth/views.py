@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
 
 from authlib.integrations.base_client import OAuthError
 from flask import (
@@ -20,22 +19,13 @@ from flask_login import current_user
 
 from .. import db
 from ..models import utcnow
+from ..pages import safe_next
 from ..security import client_ip, csrf, limiter
 from . import backchannel, current, service
-from .oidc import LEEWAY_SECONDS, claims_options, logout_token_provider, provider
+from .oidc import LEEWAY_SECONDS, checked_metadata, claims_options, logout_token_provider, provider
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
-
-
-def safe_next(target: str | None) -> str | None:
-    """`target` if it is a same-site relative path, else None (no open redirects)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or any(ord(c) < 32 for c in target):
-        return None
-    return target
 
 
 def _callback_url() -> str:
@@ -57,7 +47,11 @@ def login():
         del session[key]
     extra = {"prompt": "login", "max_age": 0} if reauth else {}
     try:
+        checked_metadata()
         return provider().authorize_redirect(_callback_url(), **extra)
+    except service.SignInRefused as exc:
+        log.warning("sign-in refused: %s", exc.reason)
+        return _failed("refused")
     except Exception as exc:  # noqa: BLE001 - any provider failure gets the same calm page
         log.warning("sign-in could not start: %s: %s", type(exc).__name__, exc)
         return _failed("unreachable")
@@ -68,6 +62,7 @@ def login():
 def callback():
     """Check everything the provider sent, then sign the person in."""
     try:
+        checked_metadata()
         token = provider().authorize_access_token(
             claims_options=claims_options(), leeway=LEEWAY_SECONDS
         )

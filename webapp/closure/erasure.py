@@ -146,7 +146,9 @@ def plan(db: Session, user_id: int, holds: list, now: dt.datetime) -> list[Table
             table_plan.hidden = [row for row in rows if row not in shown]
         for name, declaration in personal_columns(table).items():
             keep = _kept(table, name, declaration, holds, now.date())
-            if keep is None:
+            # Only what holds something is kept (and listed): an approved request's empty
+            # decline reason is not "kept", it is nothing.
+            if keep is None or not _holds_any(db, table, table.c[category.owner], user_id, name):
                 table_plan.erase[name] = declaration
             else:
                 table_plan.keep[name] = keep
@@ -154,6 +156,15 @@ def plan(db: Session, user_id: int, holds: list, now: dt.datetime) -> list[Table
             table_plan.delete_rows = False
         plans.append(table_plan)
     return plans
+
+
+def _holds_any(db: Session, table: Table, owner: Column, user_id: int, name: str) -> bool:
+    """Whether any of the person's rows has a value (not NULL, not empty text) in `name`."""
+    column = table.c[name]
+    query = select(owner).where(owner == user_id, column.is_not(None))
+    if python_type(column) is str:
+        query = query.where(column != "")
+    return db.execute(query.limit(1)).first() is not None
 
 
 def retained_items(plans: list[TablePlan]) -> list[dict[str, Any]]:

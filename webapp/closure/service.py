@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from .. import audit
+from ..cases import own_case_refusal
 from ..mail import queue_email
 from ..models import ClosureRequest, RetentionHold, User, utcnow
 from ..models.closure import OPEN_STATUSES
@@ -156,6 +157,9 @@ def start_review(db: Session, request_id: int, staff: User, *, ip: str | None = 
     request = locked(db, request_id)
     if request is None or request.status != "received":
         return Result(request, {"request": "Only a newly received request can go under review."})
+    own = own_case_refusal(db, staff, request.user_id, case=f"closure:{request.id}", ip=ip)
+    if own:
+        return Result(request, {"request": own})
     request.status = "under_review"
     db.add(request)
     _audit_staff(db, request, staff, "closure.review_started", ip)
@@ -194,6 +198,8 @@ def add_hold(
     request = locked(db, request_id)
     if request is None or request.status not in OPEN_STATUSES:
         errors["request"] = "Holds can be added only while a request is open."
+    elif own := own_case_refusal(db, staff, request.user_id, case=f"closure:{request.id}", ip=ip):
+        return Result(request, {"request": own})
     if errors:
         db.rollback()
         return Result(request, errors)
@@ -228,7 +234,7 @@ def approve(
     """Approve: erase now (no grace period) or after `grace_days`, while the person may cancel."""
     now = now or utcnow()
     request = locked(db, request_id)
-    refusal = _refusal(request, staff)
+    refusal = _refusal(db, request, staff, ip)
     if refusal:
         db.rollback()
         return Result(request, {"request": refusal})
@@ -270,9 +276,9 @@ def decline(
     elif len(reason) > DECLINE_REASON_MAX:
         errors["reason"] = f"Please keep the reason under {DECLINE_REASON_MAX} characters."
     request = locked(db, request_id)
-    refusal = _refusal(request, staff)
+    refusal = _refusal(db, request, staff, ip)
     if refusal:
-        errors["request"] = refusal
+        errors = {"request": refusal}
     if errors:
         db.rollback()
         return Result(request, errors)
@@ -308,12 +314,12 @@ def locked(db: Session, request_id: int) -> ClosureRequest | None:
     return db.execute(query.execution_options(populate_existing=True)).scalars().first()
 
 
-def _refusal(request: ClosureRequest | None, staff: User) -> str | None:
+def _refusal(
+    db: Session, request: ClosureRequest | None, staff: User, ip: str | None
+) -> str | None:
     if request is None or request.status not in ("received", "under_review"):
         return "Only a request that is received or under review can be decided."
-    if request.user_id == staff.id:
-        return "Another member of staff must decide your own request."
-    return None
+    return own_case_refusal(db, staff, request.user_id, case=f"closure:{request.id}", ip=ip)
 
 
 def _holds(db: Session, request_ids: list[int]) -> dict[int, list[RetentionHold]]:

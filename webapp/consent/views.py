@@ -6,8 +6,7 @@ from flask import Blueprint, current_app, flash, make_response, render_template,
 from flask_login import current_user
 
 from .. import db
-from ..auth.views import safe_next
-from ..pages import page_or_fragment, see_other, wants_fragment
+from ..pages import page_or_fragment, safe_next, see_other, wants_fragment
 from . import service, web
 from .declarations import CATEGORY_TEXT, DECLARATIONS, Kind, by_category
 from .service import ANALYTICS, BANNER, CONTROLS, PURPOSES, Choices, ConsentState

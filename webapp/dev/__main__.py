@@ -21,10 +21,18 @@ PROVIDER_PORT = int(os.environ.get("DEV_PROVIDER_PORT", "5001"))
 SMTP_PORT = int(os.environ.get("DEV_SMTP_PORT", "8025"))
 
 DEMO_USERS = [
-    User(sub="customer", claims={"email": "ana@example.com", "name": "Ana Customer"}),
+    User(
+        sub="customer",
+        claims={"email": "ana@example.com", "email_verified": True, "name": "Ana Customer"},
+    ),
     User(
         sub="staff",
-        claims={"email": "sam@sentro.co", "name": "Sam Staff", "groups": ["sentro-staff"]},
+        claims={
+            "email": "sam@sentro.co",
+            "email_verified": True,
+            "name": "Sam Staff",
+            "groups": ["sentro-staff"],
+        },
     ),
 ]
 

@@ -11,11 +11,14 @@ from pathlib import Path
 from sqlmodel import Session, col, func, select
 
 from .. import audit
+from ..cases import CLOSED_ACCOUNT_RECORD, account_closed, own_case_refusal
 from ..models import Disclosure, User, privacy_of, user_linked_tables, utcnow
 from ..models.disclosures import shown_to_person
+from ..validators import whole_number
 
 THIRD_PARTIES_FILE = Path(__file__).with_name("data") / "third_parties.toml"
 PAGE_SIZE = 50
+MAX_PAGE = 10_000  #: deeper pages are not asked for by people; a search narrows instead
 
 #: Suggestions for the legal basis field, in the words of the privacy policy.
 LEGAL_BASES = (
@@ -80,8 +83,9 @@ class AmbiguousPerson(LookupError):
 def find_person(db: Session, text: str) -> User | None:
     """The account with this number (digits) or this email; AmbiguousPerson if several share it."""
     text = text.strip()
-    if text.isascii() and text.isdigit() and len(text) < 12:
-        return db.get(User, int(text))
+    if text.isascii() and text.isdigit():
+        number = whole_number(text)
+        return db.get(User, number) if number is not None else None
     matches = db.exec(select(User).where(func.lower(User.email) == text.lower()).limit(2)).all()
     if len(matches) > 1:
         raise AmbiguousPerson(text)
@@ -115,6 +119,10 @@ def record_disclosure(
     else:
         if subject is None:
             errors["person"] = "No account has that email or number."
+        elif own := own_case_refusal(db, staff, subject.id, case="disclosure", ip=ip):
+            errors["person"] = own
+        elif account_closed(subject):
+            errors["person"] = CLOSED_ACCOUNT_RECORD
     if disclosed_on > on:
         errors["disclosed_on"] = "Record a release once it has happened: the date is in the future."
     if not categories:

@@ -9,7 +9,7 @@ from .. import db
 from ..auth import staff_required
 from ..pages import page_or_fragment, see_other, wants_fragment
 from ..security import client_ip
-from ..validators import has_control_characters
+from ..validators import has_control_characters, whole_number
 from . import service
 from .forms import DisclosureForm
 
@@ -20,8 +20,7 @@ def _page(form: DisclosureForm, *, status: int = 200, target: str = "record", no
     """The register page, or the region htmx asked for."""
     session = db.session()
     query = request.args.get("person", "").strip()[:320]
-    page = request.args.get("page", "1")
-    page = int(page) if page.isascii() and page.isdigit() and len(page) < 6 else 1
+    page = whole_number(request.args.get("page"), high=service.MAX_PAGE) or 1
     person, lookup_error = None, ""
     if has_control_characters(query):
         lookup_error = "Remove the invisible or control characters from the search."

@@ -13,6 +13,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, func, select
 
 from .. import audit
+from ..cases import CLOSED_ACCOUNT, account_closed, own_case_refusal
 from ..models import Inquiry, InquiryMessage, User, utcnow
 from ..templating import date as readable
 from .service import (
@@ -81,13 +82,22 @@ def case(db: Session, inquiry_id: int) -> Case:
     return Case(rows[0][0], rows[0][1], [m for _, _, m in rows if m is not None])
 
 
-def _staff_act(db: Session, inquiry_id: int) -> tuple[Inquiry, User]:
+def _staff_act(
+    db: Session, staff: User, inquiry_id: int, *, ip: str | None, closing: bool = False
+) -> tuple[Inquiry, User, str | None]:
+    """The request and its person, and why staff may not act on it (None: they may).
+
+    Nobody acts on a request about themselves; a closed account's requests can only be closed.
+    """
     inquiry = db.get(Inquiry, inquiry_id)
     if inquiry is None:
         raise InquiryNotFound(inquiry_id)
     person = db.get(User, inquiry.user_id)
     assert person is not None
-    return inquiry, person
+    refusal = own_case_refusal(db, staff, person.id, case=f"inquiry:{inquiry.id}", ip=ip)
+    if refusal is None and account_closed(person) and not closing:
+        refusal = CLOSED_ACCOUNT
+    return inquiry, person, refusal
 
 
 def _audit_staff(db: Session, staff: User, inquiry: Inquiry, action: str, ip, new=None) -> None:
@@ -107,7 +117,9 @@ def answer(
     db: Session, staff: User, inquiry_id: int, body: str, *, ip: str | None = None
 ) -> Result:
     """Send staff's answer into the thread and tell the person it is there."""
-    inquiry, person = _staff_act(db, inquiry_id)
+    inquiry, person, refusal = _staff_act(db, staff, inquiry_id, ip=ip)
+    if refusal:
+        return Result({"body": refusal})
     if inquiry.status == "closed":
         return Result({"body": "This request is closed."})
     add_message(db, inquiry, "staff", body, staff_id=staff.id)
@@ -132,7 +144,9 @@ def extend(
     on: date | None = None,
 ) -> Result:
     """Extend the time to answer, with the reason; the person is told both, in the thread too."""
-    inquiry, person = _staff_act(db, inquiry_id)
+    inquiry, person, refusal = _staff_act(db, staff, inquiry_id, ip=ip)
+    if refusal:
+        return Result({"new_due": refusal})
     on = on or utcnow().date()
     errors: dict[str, str] = {}
     if not reason.strip():
@@ -170,7 +184,9 @@ def refuse(
     db: Session, staff: User, inquiry_id: int, *, reason: str, ip: str | None = None
 ) -> Result:
     """Refuse the request with a reason; the person is told it and how to complain."""
-    inquiry, person = _staff_act(db, inquiry_id)
+    inquiry, person, refusal = _staff_act(db, staff, inquiry_id, ip=ip)
+    if refusal:
+        return Result({"refusal_reason": refusal})
     if not reason.strip():
         return Result({"refusal_reason": "Give the reason for the refusal: the person is told it."})
     if inquiry.status in ("refused", "closed"):
@@ -200,7 +216,9 @@ def refuse(
 
 def close(db: Session, staff: User, inquiry_id: int, *, ip: str | None = None) -> Result:
     """Close a request: nothing more is owed on it."""
-    inquiry, _person = _staff_act(db, inquiry_id)
+    inquiry, _person, refusal = _staff_act(db, staff, inquiry_id, ip=ip, closing=True)
+    if refusal:
+        return Result({"close": refusal})
     if inquiry.status == "closed":
         return Result({"close": "This request is already closed."})
     inquiry.status, inquiry.updated_at = "closed", utcnow()

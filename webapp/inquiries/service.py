@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import cache
 
 from flask import current_app, url_for
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from .. import audit
 from ..mail import queue_email
@@ -48,6 +48,15 @@ COMPLAINT_ROUTE = (
 )
 #: Statuses in which Sentro still owes an answer.
 PENDING = ("open", "extended")
+#: Requests a person may have waiting for an answer at once. Each one starts a statutory
+#: deadline for staff and sends an email, so a script must not be able to file hundreds; a
+#: person with more to ask adds it to a waiting request's thread, or asks once one is answered.
+MAX_WAITING = 5
+WAITING_LIMIT = (
+    f"You have {MAX_WAITING} requests waiting for our answer, the most we take at once. "
+    "We will answer those first: you can add to any of them in its thread, and send a new "
+    "one as soon as one is answered."
+)
 OTHER_FIELD = "other"
 
 
@@ -129,6 +138,11 @@ def open_inquiry(
     """Put a new question or request in the person's file, due in 20 working days."""
     if kind not in KINDS:
         return Result({"kind": "Choose what kind of request this is."})
+    # The person's row, locked: two requests sent at once are counted one after the other.
+    db.execute(select(User.id).where(User.id == person.id).with_for_update())
+    if waiting(db, person.id) >= MAX_WAITING:
+        db.rollback()
+        return Result({"limit": WAITING_LIMIT})
     now = now or utcnow()
     inquiry = Inquiry(
         user_id=person.id,
@@ -147,6 +161,17 @@ def open_inquiry(
     tell(db, person, "inquiry_received", inquiry)
     db.commit()
     return Result(inquiry=inquiry)
+
+
+def waiting(db: Session, user_id: int) -> int:
+    """How many of the person's requests wait for an answer (open or extended)."""
+    query = select(func.count()).where(Inquiry.user_id == user_id, col(Inquiry.status).in_(PENDING))
+    return db.exec(query).one()
+
+
+def at_limit(inquiries: list[Inquiry]) -> bool:
+    """Whether these (all of one person's requests) leave no room for a new one."""
+    return sum(1 for i in inquiries if i.status in PENDING) >= MAX_WAITING
 
 
 def _own(db: Session, user_id: int, inquiry_id: int) -> Inquiry:

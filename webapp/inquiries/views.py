@@ -28,13 +28,16 @@ def _not_found(_error: service.InquiryNotFound):
 
 def _list(form: NewInquiryForm, *, status: int = 200, notice: str = ""):
     session = db.session()
+    inquiries = service.inquiries_for_person(session, current_user.id)
     return page_or_fragment(
         "inquiries/mine.html",
         "inquiries/_requests.html",
         "privacy-requests",
         status=status,
         form=form,
-        inquiries=service.inquiries_for_person(session, current_user.id),
+        inquiries=inquiries,
+        limit_reached=service.at_limit(inquiries),
+        limit_message=service.WAITING_LIMIT,
         statements=service.statements_for(session, current_user.id),
         kinds=service.KINDS,
         statuses=service.STATUSES,
@@ -66,6 +69,8 @@ def send():
         message=form.message.data,
         ip=client_ip(),
     )
+    if "limit" in result.errors:
+        return _list(form, status=422)  # the page says why no new request can be sent
     if not result.ok:
         form.kind.errors = [result.errors["kind"]]
         return _list(form, status=422)

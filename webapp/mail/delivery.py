@@ -94,6 +94,21 @@ class DeliveryReport:
         return self
 
 
+#: Where erasure points a closed account's address: the reserved `.invalid` top-level domain
+#: (RFC 2606), which no mail server may accept.
+RESERVED_DOMAIN = "invalid"
+NOT_SENT = "not sent: no address, or an erased or reserved (.invalid) one"
+
+
+def may_deliver_to(address: str) -> bool:
+    """Whether any email may go to `address`: never an empty, erased or `.invalid` one.
+
+    Every email leaves through delivery, so this one rule covers every way mail is queued.
+    """
+    domain = parseaddr(address or "")[1].rpartition("@")[2].rstrip(".").lower()
+    return bool(domain) and domain != RESERVED_DOMAIN and not domain.endswith("." + RESERVED_DOMAIN)
+
+
 def backoff(attempts: int) -> timedelta:
     """How long to wait after the `attempts`-th failure: 1 min, 2, 4, … capped at 6 hours."""
     return timedelta(seconds=min(60 * 2 ** max(attempts - 1, 0), 6 * 3600))
@@ -335,6 +350,10 @@ def _deliver(
                 message = pending.get_nowait()
             except queue.Empty:
                 return
+            if not may_deliver_to(message.to_addr):
+                _finish(db, message, worker, status="failed", last_error=NOT_SENT)
+                report.failed += 1
+                continue
             try:
                 connection.send_message(
                     to_email(message, mail_from, bodies.get(message.body_id or 0)),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import mailbox
 from email import policy
+from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template
 
 bp = Blueprint("devmail", __name__, url_prefix="/dev/mail")
+_parser = BytesParser(policy=policy.default)
 
 
 def maildir_path() -> Path:
@@ -17,28 +19,33 @@ def maildir_path() -> Path:
     return Path(current_app.instance_path) / "dev-mail"
 
 
-def _messages() -> list[tuple[str, object]]:
+def _maildir() -> mailbox.Maildir | None:
     path = maildir_path()
-    if not path.exists():
+    return mailbox.Maildir(path, create=False) if path.exists() else None
+
+
+def _messages(limit: int) -> list[tuple[str, EmailMessage]]:
+    box = _maildir()
+    if box is None:
         return []
-    box = mailbox.Maildir(path, create=False)
-    parser = BytesParser(policy=policy.default)
-    items = [(key, parser.parsebytes(box.get_bytes(key))) for key in box]
-    return sorted(items, key=lambda item: item[0], reverse=True)  # Maildir keys start with the time
+    # Iterating a Mailbox yields messages; the keys come from keys(). They start with the time.
+    keys = sorted(box.keys(), reverse=True)[:limit]
+    return [(key, _parser.parsebytes(box.get_bytes(key))) for key in keys]
 
 
 @bp.get("/")
 def inbox():
     """Every caught message, newest first."""
-    return render_template("dev/mail.html", messages=_messages()[:200])
+    return render_template("dev/mail.html", messages=_messages(200))
 
 
 @bp.get("/<key>")
 def message(key: str):
     """One caught message, its headers and text."""
-    for item_key, email in _messages():
-        if item_key == key:
-            body = email.get_body(preferencelist=("plain",))
-            text = body.get_content() if body else ""
-            return render_template("dev/message.html", key=key, email=email, text=text)
-    abort(404)
+    box = _maildir()
+    if box is None or key not in box:
+        abort(404)
+    email = _parser.parsebytes(box.get_bytes(key))
+    body = email.get_body(preferencelist=("plain",))
+    text = body.get_content() if body else ""
+    return render_template("dev/message.html", key=key, email=email, text=text)

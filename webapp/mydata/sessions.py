@@ -16,17 +16,9 @@ from .. import audit, tokens
 from ..auth import sessions
 from ..models import User, UserSession, utcnow
 from ..retention import purge_step
+from ..validators import MAX_ID
 
 #: The largest id a form may name (the id columns are 32-bit).
-MAX_ID = 2**31 - 1
-
-
-def form_id(raw: str | None) -> int | None:
-    """An id typed into a form or query string, or None when it cannot be a row's id."""
-    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
-        return None
-    value = int(raw)
-    return value if 0 < value <= MAX_ID else None
 
 
 def live(db: Session, user: User, current_id: int | None) -> list[sessions.SessionRow]:

@@ -18,6 +18,7 @@ from ..addresses import IpPolicy
 from ..auth.service import end_all_sessions
 from ..devices import device_summary
 from ..models import SignIn, User
+from ..validators import whole_number
 
 PER_PAGE = 20
 #: Pages beyond this are refused as nonsense rather than asked of the database.
@@ -53,9 +54,7 @@ class SignInPage:
 
 def page_number(raw: str | None) -> int:
     """The page asked for in a query string; anything that is not a sensible page is page 1."""
-    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
-        return 1
-    return min(max(int(raw), 1), MAX_PAGE)
+    return whole_number(raw, high=MAX_PAGE) or 1
 
 
 def history(

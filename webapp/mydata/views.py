@@ -22,6 +22,7 @@ from ..auth.current import current_session, forget
 from ..errors import render_error
 from ..pages import page_or_fragment, see_other, wants_fragment
 from ..security import client_ip, limiter
+from ..validators import whole_number
 from . import service, sessions, signins
 
 bp = Blueprint("mydata", __name__)
@@ -105,7 +106,7 @@ def security():
 @login_required
 def end_session():
     """Sign out one of the person's other browsers; its cookie, wherever it is, stops working."""
-    session_id = sessions.form_id(request.form.get("session"))
+    session_id = whole_number(request.form.get("session"))
     this = current_session()
     if this is not None and session_id == this.id:
         return _security_page(
@@ -145,7 +146,7 @@ def _sessions_changed(notice: str):
 def not_me():
     """End every session of the account, this one included, then say how to secure it."""
     raw = request.form.get("sign_in")
-    sign_in_id = sessions.form_id(raw)
+    sign_in_id = whole_number(raw)
     if raw is not None and not signins.report_not_me(db.session(), current_user, sign_in_id):
         return _security_page(
             status=422, error="We could not find that sign-in. Nothing was changed."

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
+from itertools import pairwise
 
 import nh3
 from markdown_it import MarkdownIt
@@ -30,6 +31,10 @@ _MARKERS = {
 }
 _LEFTOVER = re.compile("[\ue000-\ue003]|%EE%80%8[0-3]")
 _SAME_BLOCK = 0.3  #: blocks at least this similar are compared word by word
+#: The most pairs of items (words, sentences, blocks) one SequenceMatcher is given: its work
+#: grows with the product of the lengths. About 400 words against 400 in one changed region.
+MAX_PAIRS = 640_000
+_SENTENCE_END = {".", "!", "?", ";", ":"}
 
 
 @dataclass(frozen=True)
@@ -71,12 +76,18 @@ def blocks(text: str) -> list[Block]:
     return found
 
 
-def _opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]:
-    """difflib's opcodes, after setting aside the common start and end.
+Opcode = tuple[str, int, int, int, int]
+
+
+def _opcodes(a: list[str], b: list[str], *, by_sentence: bool = False) -> list[Opcode]:
+    """difflib's opcodes, after setting aside the common start and end, with bounded work.
 
     SequenceMatcher aligns on the longest common run, which in repetitive text can turn one
     changed word into a long insertion and deletion; trimming the shared ends first (as Myers
-    diff implementations do) keeps a single change a single change.
+    diff implementations do) keeps a single change a single change. Its work grows with the
+    product of the lengths, so no matcher is ever given more than MAX_PAIRS pairs: a longer
+    middle is aligned sentence by sentence (`by_sentence`), and what is still too long is
+    marked as replaced whole.
     """
     shortest = min(len(a), len(b))
     start = 0
@@ -85,11 +96,11 @@ def _opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]
     end = 0
     while end < shortest - start and a[-1 - end] == b[-1 - end]:
         end += 1
-    middle = SequenceMatcher(None, a[start : len(a) - end], b[start : len(b) - end], autojunk=False)
-    opcodes = [("equal", 0, start, 0, start)] if start else []
+    middle = _middle(a[start : len(a) - end], b[start : len(b) - end], by_sentence)
+    opcodes: list[Opcode] = [("equal", 0, start, 0, start)] if start else []
     opcodes += [
         (tag, i1 + start, i2 + start, j1 + start, j2 + start)
-        for tag, i1, i2, j1, j2 in middle.get_opcodes()
+        for tag, i1, i2, j1, j2 in middle
         if i2 > i1 or j2 > j1
     ]
     if end:
@@ -97,10 +108,44 @@ def _opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]
     return opcodes
 
 
+def _middle(a: list[str], b: list[str], by_sentence: bool) -> list[Opcode]:
+    if len(a) * len(b) <= MAX_PAIRS:
+        return SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    whole: list[Opcode] = [("replace", 0, len(a), 0, len(b))]
+    if not by_sentence:
+        return whole
+    ends_a, ends_b = _sentence_ends(a), _sentence_ends(b)
+    if (len(ends_a) - 1) * (len(ends_b) - 1) > MAX_PAIRS:
+        return whole
+    sentences_a = ["".join(a[i:j]) for i, j in pairwise(ends_a)]
+    sentences_b = ["".join(b[i:j]) for i, j in pairwise(ends_b)]
+    opcodes: list[Opcode] = []
+    matcher = SequenceMatcher(None, sentences_a, sentences_b, autojunk=False)
+    for tag, s1, s2, t1, t2 in matcher.get_opcodes():
+        i1, i2, j1, j2 = ends_a[s1], ends_a[s2], ends_b[t1], ends_b[t2]
+        if tag == "equal":
+            opcodes.append((tag, i1, i2, j1, j2))
+        else:  # the changed sentences word by word, when that is small enough
+            inner = _middle(a[i1:i2], b[j1:j2], by_sentence=False)
+            opcodes += [(t, i1 + x1, i1 + x2, j1 + y1, j1 + y2) for t, x1, x2, y1, y2 in inner]
+    return opcodes
+
+
+def _sentence_ends(tokens: list[str]) -> list[int]:
+    """Token offsets where sentences start, and the end: [0, …, len(tokens)]."""
+    ends = [0]
+    for index, token in enumerate(tokens[:-1]):
+        if token in _SENTENCE_END and tokens[index + 1].isspace():
+            ends.append(index + 2)
+    if ends[-1] != len(tokens):
+        ends.append(len(tokens))
+    return ends
+
+
 def word_changes(old: str, new: str) -> list[Change]:
     """`new` as runs of unchanged, deleted and inserted words (punctuation counts as a word)."""
     a, b = _TOKEN.findall(old), _TOKEN.findall(new)
-    opcodes = _opcodes(a, b)
+    opcodes = _opcodes(a, b, by_sentence=True)
     changes: list[Change] = []
     deleted: list[str] = []
     inserted: list[str] = []
@@ -143,8 +188,7 @@ def _aligned(old: list[Block], new: list[Block]) -> list[tuple[Block | None, Blo
     keys_a = [(block.kind, " ".join(block.text.split())) for block in old]
     keys_b = [(block.kind, " ".join(block.text.split())) for block in new]
     pairs: list[tuple[Block | None, Block | None]] = []
-    matcher = SequenceMatcher(None, keys_a, keys_b, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in _opcodes(keys_a, keys_b):
         if tag == "equal":
             pairs.extend(zip(old[i1:i2], new[j1:j2], strict=True))
             continue
@@ -166,7 +210,10 @@ def _aligned(old: list[Block], new: list[Block]) -> list[tuple[Block | None, Blo
 
 
 def _similarity(a: str, b: str) -> float:
-    return SequenceMatcher(None, _TOKEN.findall(a), _TOKEN.findall(b), autojunk=False).ratio()
+    """How alike two blocks are; for long blocks an upper bound that takes linear time."""
+    words_a, words_b = _TOKEN.findall(a), _TOKEN.findall(b)
+    matcher = SequenceMatcher(None, words_a, words_b, autojunk=False)
+    return matcher.ratio() if len(words_a) * len(words_b) <= MAX_PAIRS else matcher.quick_ratio()
 
 
 def _source(changes: list[Change]) -> str:

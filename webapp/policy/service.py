@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from .. import markdown
 from ..models import PolicyAcknowledgement, PolicyVersion, User
+from ..validators import MAX_ID, whole_number
 from . import notices
 from .diff import compare_html
 
@@ -128,9 +129,8 @@ def rendered(text: str) -> Markup:
 def parse_number(raw: object) -> int | None:
     """A version number from a form or query string, or None."""
     if isinstance(raw, int):
-        return raw if raw > 0 else None
-    text = str(raw or "").strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 9 else None
+        return raw if 0 < raw <= MAX_ID else None
+    return whole_number(raw)
 
 
 def parse_date(raw: str | None) -> date | None:

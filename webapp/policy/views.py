@@ -8,9 +8,8 @@ from flask import Blueprint, abort, current_app, flash, render_template, request
 from flask_login import current_user, login_required
 
 from .. import db
-from ..auth.views import safe_next
 from ..models import utcnow
-from ..pages import page_or_fragment, see_other, wants_fragment
+from ..pages import page_or_fragment, safe_next, see_other, wants_fragment
 from ..security import client_ip
 from . import service
 

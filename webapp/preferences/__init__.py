@@ -19,7 +19,9 @@ For Sentro's other systems, the same guarantees this site's own emails have:
 
 ``webapp.preferences.set_subscription(db, user_id, list_id, subscribed, via)``
     Change a choice (``via``: "page", "email-link", "one-click" or "staff"); the choice, its
-    history and the audit are committed together. The account list is refused (LockedList).
+    history and the audit are committed together. The account list is refused (LockedList),
+    and so is joining a list through an emailed link, "email-link" or "one-click"
+    (NeedsSignIn): a link in an email may only reduce mail.
 
 ``webapp.preferences.audience.audience(list_id)``
     The SELECT of (id, email) of everyone on a list, for bulk sends.

@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 
 from .. import db
 from ..mail.cli import mail_cli
+from ..validators import MAX_ID
 from . import campaigns, links
 from .lists import LISTS
 from .service import may_send
@@ -47,7 +48,13 @@ def campaign(list_id: str, subject: str, body_file: Path) -> None:
 
 
 @click.command("unsubscribe-link")
-@click.option("--user", "user_id", required=True, type=int, help="The person's user id.")
+@click.option(
+    "--user",
+    "user_id",
+    required=True,
+    type=click.IntRange(1, MAX_ID),  # what an id column holds, like every route and form
+    help="The person's user id.",
+)
 @click.option(
     "--list",
     "list_id",

@@ -30,6 +30,13 @@ VIA: dict[str, str] = {
     "one-click": "with one click in your mail program",
     "staff": "by Sentro staff, at your request",
 }
+#: The ways that come from a link in an email. Such a link is easily forwarded and never
+#: proves who follows it, so it may only reduce mail: leaving works, joining needs sign-in.
+LEAVE_ONLY: frozenset[str] = frozenset({"email-link", "one-click"})
+
+
+class NeedsSignIn(PermissionError):
+    """Joining a list through an emailed link: only a signed-in person may join a list."""
 
 
 class Outcome(StrEnum):
@@ -190,7 +197,8 @@ def set_subscription(
 ) -> Outcome:
     """Put the person on or off a list; the choice, its history and the audit in one commit.
 
-    Raises LockedList for a transactional list and UnknownList for an undeclared one. The
+    Raises LockedList for a transactional list, UnknownList for an undeclared one, and
+    NeedsSignIn for a join through an emailed link (`via` in LEAVE_ONLY). The
     write comes first and is conditional (only an open account, only a real change), so
     concurrent requests cannot record one change twice, and SQLite takes its write lock
     at once instead of failing to upgrade a read.
@@ -200,6 +208,8 @@ def set_subscription(
         raise LockedList(found.id)
     if via not in VIA:
         raise ValueError(f"unknown way of changing a subscription: {via!r}")
+    if subscribed and via in LEAVE_ONLY:
+        raise NeedsSignIn(found.id)
     now = utcnow()
     dialect = db.get_bind().dialect.name
     if dialect not in _statements:

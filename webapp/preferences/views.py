@@ -27,6 +27,10 @@ ONE_CLICK = "One-Click"
 BAD_LINK = "This link is damaged or was not made by Sentro. Nothing was changed."
 GONE_LIST = "That mailing list no longer exists, so there is nothing to leave. Nothing was changed."
 LOCKED = "Account and security notices can't be switched off while you have an account."
+JOIN_SIGNED_IN = (
+    "A link in an email can only take you off lists. Sign in to join this list. "
+    "Nothing was changed."
+)
 #: The pages opened from an email, per address: plenty for a person, too few to guess tokens.
 LINK_PAGE_LIMIT = "30 per minute"
 #: Switches saved from the emailed page, per address (a person flips a handful of lists).
@@ -55,14 +59,16 @@ def _save(user_id: int, list_id: str, via: str, *, back: str, save_endpoint: str
         abort(404)
     subscribed = _parse_choice()
     session = db.session()
-    error = None
+    error, status = None, 200
     if subscribed is None:
-        error = "Choose on or off."
+        error, status = "Choose on or off.", 422
     else:
         try:
             service.set_subscription(session, user_id, list_id, subscribed, via, ip=client_ip())
         except links.LockedList:
-            error = LOCKED
+            error, status = LOCKED, 422
+        except service.NeedsSignIn:
+            error, status = JOIN_SIGNED_IN, 403
     target = row_id(list_id)
     fragment = wants_fragment(target)
     current = service.choice(session, user_id, list_id)
@@ -74,7 +80,7 @@ def _save(user_id: int, list_id: str, via: str, *, back: str, save_endpoint: str
         PAGE,
         ROW,
         target,
-        status=200 if error is None else 422,
+        status=status,
         choice=current,
         choices=None if fragment else service.choices(session, user_id),
         errors={} if error is None else {list_id: error},
