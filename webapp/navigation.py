@@ -171,8 +171,24 @@ def footer_links() -> list[tuple[str, str]]:
     return found
 
 
+def layout_url(endpoint: str, **values: str) -> str:
+    """`url_for` for the layout's fixed links (assets, sign-in/out, footer): built once per app.
+
+    Only for URLs that are the same on every request of a deployment (they depend on nothing
+    but the script root); a URL with a person's or a page's values goes through `url_for`.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    cache = app.extensions.setdefault("sentro.layout_urls", {})
+    key = (request.script_root, endpoint, *sorted(values.items()))
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = url_for(endpoint, **values)
+    return found
+
+
 def init_app(app: Flask) -> None:
-    """Make `navigation()`, `nav_sections()` and `footer_links()` available to templates."""
+    """Make `navigation()`, `nav_sections()`, `footer_links()` and `layout_url()` available."""
+    app.jinja_env.globals["layout_url"] = layout_url
     app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.globals["nav_sections"] = sections
     app.jinja_env.globals["footer_links"] = footer_links
