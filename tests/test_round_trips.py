@@ -99,3 +99,12 @@ def test_writes_during_a_get_roll_back_together(app):
 )
 def test_what_begins_a_transaction(statement, writes):
     assert database._is_write(statement) is writes
+
+
+def test_a_page_that_streams_its_rows_reads_them_in_a_transaction(app, client, person):
+    """PostgreSQL keeps a server-side cursor only inside a transaction: "Your data" streams."""
+    engine = app.extensions["sentro.engine"]
+    with counting_round_trips(engine) as trips:
+        assert client.get("/account/your-data").status_code == 200
+    if engine.dialect.name == "postgresql":
+        assert _control(trips)[:1] == ["BEGIN"], trips

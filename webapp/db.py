@@ -75,6 +75,12 @@ def _is_write(statement: str) -> bool:
     return statement.lstrip()[:6].upper() != "SELECT" or _LOCKING.search(statement) is not None
 
 
+def _streams(context: Any) -> bool:
+    """Whether rows come through a server-side cursor, which PostgreSQL keeps in a transaction."""
+    options = context.execution_options if context is not None else {}
+    return bool(options.get("stream_results") or options.get("yield_per"))
+
+
 _LOCKING = re.compile(r"\bFOR\s+(UPDATE|SHARE|NO\s+KEY|KEY\s+SHARE)\b|advisory", re.IGNORECASE)
 #: Connection-record flags: reads run in autocommit until a write; autocommit was set here.
 _LAZY, _OURS = "sentro.lazy_begin", "sentro.autocommit_set"
@@ -86,8 +92,8 @@ def _read_without_transaction(engine: Engine) -> None:
     A safe-method request's session reads in autocommit: on PostgreSQL its reads are its only
     round trips (no BEGIN before them, no ROLLBACK after), as each statement already reads its
     own snapshot under READ COMMITTED. The first statement that may write or lock (anything but
-    a plain SELECT) begins a real transaction first, which its commit ends, so a write made
-    while answering a GET keeps its atomicity.
+    a plain SELECT) or that streams its rows (a server-side cursor) begins a real transaction
+    first, which its commit ends, so a write made while answering a GET keeps its atomicity.
     """
     sqlite = engine.dialect.name == "sqlite"
 
@@ -110,7 +116,7 @@ def _read_without_transaction(engine: Engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _on_execute(connection, cursor, statement, parameters, context, executemany) -> None:
-        if connection.info.get(_LAZY) and _is_write(statement):
+        if connection.info.get(_LAZY) and (_is_write(statement) or _streams(context)):
             connection.info[_LAZY] = False
             raw = connection.connection.dbapi_connection
             if sqlite:
