@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Flask, current_app, request, url_for
+from markupsafe import Markup
 
 
 @dataclass(frozen=True)
@@ -186,9 +187,28 @@ def layout_url(endpoint: str, **values: str) -> str:
     return found
 
 
+def section_nav(staff: bool, endpoint: str | None, label: str) -> Markup:
+    """The `_ui.html` section list, rendered once per app, script root, rights, page and label.
+
+    It holds nothing about the person but whether they have staff rights, so the same markup
+    serves everyone on that page; with template auto-reload on (development) it is not kept.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    cache = app.extensions.setdefault("sentro.section_nav", {})
+    key = (request.script_root, bool(staff), endpoint, label)
+    found = cache.get(key)
+    if found is None:
+        macro = app.jinja_env.get_template("_ui.html").module.section_nav  # type: ignore[attr-defined]
+        found = Markup(macro(navigation(), bool(staff), endpoint, label))
+        if not app.jinja_env.auto_reload:
+            cache[key] = found
+    return found
+
+
 def init_app(app: Flask) -> None:
-    """Make `navigation()`, `nav_sections()`, `footer_links()` and `layout_url()` available."""
+    """Expose the navigation, its sections, footer links, layout URLs and section list."""
     app.jinja_env.globals["layout_url"] = layout_url
+    app.jinja_env.globals["section_nav"] = section_nav
     app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.globals["nav_sections"] = sections
     app.jinja_env.globals["footer_links"] = footer_links
