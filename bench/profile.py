@@ -1,9 +1,10 @@
-"""Per-request cost of a page, in-process: Python function calls, CPU time, SQL statements.
+"""Per-request cost of a page, in-process: Python function calls, CPU time, round trips.
 
 `python -m bench.profile [--postgres URL] [--requests N] [PATH ...]` signs a person in by
 starting a session row directly (no provider), warms each page, then measures N requests with
-cProfile (calls) and without it (CPU time per request). A busy machine moves wall-clock
-throughput; these figures barely move, so they compare request paths between commits.
+cProfile (calls) and without it (CPU time per request), then counts what the database driver
+sends for one more. Call counts do not move with the machine's load and CPU time moves far less
+than wall-clock throughput, so these compare request paths between commits on a busy machine.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def _signed_in_client(app):
 
 
 def measure(app, client, path: str, requests: int) -> dict[str, float]:
-    """Calls, CPU microseconds and statements per request for `path`."""
+    """Calls and CPU microseconds per request for `path`, and one request's round trips."""
     for _ in range(3):
         assert client.get(path).status_code == 200, path
     profile = cProfile.Profile()
@@ -96,7 +97,7 @@ def measure(app, client, path: str, requests: int) -> dict[str, float]:
 def main() -> None:
     """Print one line per page."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--postgres", help="a PostgreSQL URL (its tables are created/emptied)")
+    parser.add_argument("--postgres", help="a PostgreSQL URL (migrated; one person is added)")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--dump", help="write the cProfile stats of the first page here")
     parser.add_argument("paths", nargs="*", default=PAGES)
