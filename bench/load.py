@@ -18,6 +18,25 @@ wrk.body = {body}
 {headers}
 """
 
+#: A script that cycles through prepared requests read from a file (one a line: method, path,
+#: body, then header names and values, tab-separated), so that every request of a write row
+#: is a different change (another person, or the other of two values).
+CYCLE_LUA = """
+local requests = {{}}
+for line in io.lines({path}) do
+  local f = {{}}
+  for part in (line .. "\\t"):gmatch("([^\\t]*)\\t") do f[#f + 1] = part end
+  local headers = {{}}
+  for i = 4, #f - 1, 2 do headers[f[i]] = f[i + 1] end
+  requests[#requests + 1] = wrk.format(f[1], f[2], headers, f[3])
+end
+local n = 0
+request = function()
+  n = n + 1
+  return requests[(n - 1) % #requests + 1]
+end
+"""
+
 
 @dataclass
 class Result:
@@ -28,6 +47,16 @@ class Result:
     p99_ms: float
     bad: int = 0  # responses that were not 2xx/3xx
     requests: int = 0
+
+
+@dataclass
+class Request:
+    """One prepared HTTP request of a cycling load."""
+
+    path: str
+    method: str = "GET"
+    body: str = ""
+    headers: dict[str, str] | None = None
 
 
 def have_wrk() -> bool:
@@ -47,12 +76,24 @@ def run(
     method: str = "GET",
     body: str = "",
     headers: dict[str, str] | None = None,
+    cycle: list[Request] | None = None,
 ) -> Result:
-    """Load `url` for `seconds` with wrk and return the figures."""
+    """Load `url` for `seconds` with wrk and return the figures.
+
+    With `cycle`, wrk sends those requests in turn (paths relative to `url`'s host) instead.
+    """
     # JSON strings of ASCII text are valid Lua strings.
     headers = {"User-Agent": USER_AGENT, **(headers or {})}
     lines = [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
     script = LUA.format(method=json.dumps(method), body=json.dumps(body), headers="\n".join(lines))
+    if cycle:
+        with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as table:
+            for r in cycle:
+                each = {"User-Agent": USER_AGENT, **(r.headers or {})}
+                fields = [r.method, r.path, r.body, *(x for kv in each.items() for x in kv)]
+                assert not any("\t" in f or "\n" in f for f in fields), fields
+                table.write("\t".join(fields) + "\n")
+        script = CYCLE_LUA.format(path=json.dumps(table.name))
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(script)
     out = subprocess.run(

@@ -25,6 +25,7 @@ class Comparison:
     messages: int
     bare_per_s: float
     outbox_per_s: float
+    note: str = ""
 
     @property
     def ratio(self) -> float:

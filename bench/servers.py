@@ -79,13 +79,26 @@ def flask(env: dict[str, str], *args: str) -> str:
 
 
 def fresh_postgres(url: str, name: str) -> str:
-    """Drop and create database `name` beside `url`'s; return its URL."""
+    """Drop and create database `name` (prefixed with this checkout's folder) beside `url`'s."""
+    name = f"{ROOT.name}_{name}"  # checkouts running benchmarks at once never drop each other's
     base = make_url(url)
     admin = base.set(drivername="postgresql", database="postgres")
     with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     return base.set(database=name).render_as_string(hide_password=False)
+
+
+def fresh_sqlite(name: str) -> str:
+    """An empty SQLite database `name` in bench/out (a previous run's is removed); its URL.
+
+    A reused database would hold the previous run's changes: its one-click row would take
+    people off a list they had already left.
+    """
+    path = OUT / name
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return f"sqlite:///{path}"
 
 
 @contextmanager

@@ -13,7 +13,10 @@ from flask import Flask, url_for
 from . import load, servers
 
 HEAVY_ROWS = 1000  # sign-ins and emails of the heavy user whose export is fetched
-NAME_VALUES = {"name": "Bench Person", "preferred_name": "Bench"}
+NAME_A = {"name": "Bench Person", "preferred_name": "Bench"}
+NAME_B = {"name": "Bench Persona", "preferred_name": "Ben"}
+SAVERS = 16  # people whose names the field-save row changes in turn (twice wrk's connections)
+ONE_CLICK_PEOPLE = 40_000  # seeded people the one-click row takes off a list, one per request
 #: The export allows 10 an hour per person, so its row runs on a second server without limits.
 UNLIMITED_APP = 'webapp:create_app({"RATELIMIT_ENABLED": False})'
 
@@ -53,35 +56,50 @@ def _get(path: str, *, signed_in: bool = True, who: str = "cookie"):
 
 
 def _field_save(app: Flask, ctx: dict[str, Any]):
-    """An htmx save of the name group on the profile page (the same values each time)."""
+    """htmx saves of the name group, each a real change: people in turn, values alternating.
+
+    Every saver's name is stored as B before the run; the cycle posts A for each saver, then B
+    for each, with the `seen` digest of the value it replaces. With more savers than wrk has
+    connections, a saver's next request starts only after their previous one has finished.
+    """
     with app.test_request_context():
         path = url_for("profile.save", group="name")
-    return {
-        "path": path,
-        "method": "POST",
-        "body": urlencode({**NAME_VALUES, "seen": ctx["seen"], "csrf_token": ctx["csrf"]}),
-        "headers": {
-            "Cookie": f"sentro_session={ctx['cookie']}",
-            "Content-Type": "application/x-www-form-urlencoded",
-            "HX-Request": "true",
-            "HX-Target": "field-name",
-            "X-CSRFToken": ctx["csrf"],
-        },
-    }
+    cycle = []
+    for values, seen_key in ((NAME_A, "seen_b"), (NAME_B, "seen_a")):
+        for saver in ctx["savers"]:
+            cycle.append(
+                load.Request(
+                    path,
+                    "POST",
+                    urlencode({**values, "seen": saver[seen_key], "csrf_token": saver["csrf"]}),
+                    {
+                        "Cookie": f"sentro_session={saver['cookie']}",
+                        "Content-Type": "application/x-www-form-urlencoded",
+                        "HX-Request": "true",
+                        "HX-Target": "field-name",
+                        "X-CSRFToken": saver["csrf"],
+                    },
+                )
+            )
+    return {"path": path, "cycle": cycle, "count": "profile-corrected"}
 
 
 def _one_click(app: Flask, ctx: dict[str, Any]):
-    """The RFC 8058 one-click POST, at the URL the emails carry."""
+    """The RFC 8058 one-click POST at the URL the emails carry: a different person each time."""
     from webapp.preferences.links import unsubscribe_url
 
     with app.app_context(), app.test_request_context():
-        url = unsubscribe_url(ctx["user_id"], "service-updates")
-    return {
-        "path": urlsplit(url).path,
-        "method": "POST",
-        "body": "List-Unsubscribe=One-Click",
-        "headers": {"Content-Type": "application/x-www-form-urlencoded"},
-    }
+        paths = [urlsplit(unsubscribe_url(i, "service-updates")).path for i in ctx["seeded_ids"]]
+    cycle = [
+        load.Request(
+            p,
+            "POST",
+            "List-Unsubscribe=One-Click",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        for p in paths
+    ]
+    return {"path": paths[0], "cycle": cycle, "count": "unsubscribed"}
 
 
 def _export(app: Flask, ctx: dict[str, Any]):
@@ -93,9 +111,9 @@ def _export(app: Flask, ctx: dict[str, Any]):
 SCENARIOS = (
     Scenario("signed-in `/account`", _get("/account"), target=0.5),
     Scenario("signed-in `/account/profile`", _get("/account/profile"), target=0.5),
-    Scenario("htmx field save (profile)", _field_save),
-    Scenario("`/privacy` (public)", _get("/privacy", signed_in=False)),
-    Scenario("one-click unsubscribe POST", _one_click, target=0.35),
+    Scenario("htmx field save (profile), a real change each time", _field_save, target=0.35),
+    Scenario("`/privacy` (public)", _get("/privacy", signed_in=False), target=0.6),
+    Scenario("one-click unsubscribe POST, another person each time", _one_click, target=0.5),
     Scenario("`/account/export.json`, heavy user", _export),
 )
 
@@ -137,10 +155,71 @@ def make_heavy(app: Flask, user_id: int) -> None:
         )
 
 
+def _count_changes(app: Flask, kind: str, ctx: dict[str, Any]) -> int:
+    """How many real changes a write row made: name corrections, or people taken off the list."""
+    from sqlalchemy import func, select
+
+    from webapp import db
+    from webapp.models import AuditEvent
+    from webapp.models.preferences import Subscription
+
+    with app.app_context():
+        session = db.session()
+        if kind == "profile-corrected":
+            query = select(func.count()).where(
+                AuditEvent.action == "profile-corrected",
+                AuditEvent.field == "name",
+                AuditEvent.user_id.in_([s["id"] for s in ctx["savers"]]),
+            )
+        else:
+            query = select(func.count()).where(
+                Subscription.list_id == "service-updates",
+                Subscription.subscribed.is_(False),
+                Subscription.user_id.in_(ctx["seeded_ids"]),
+            )
+        return int(session.execute(query).scalar_one())
+
+
+def _average(a: load.Result, b: load.Result) -> load.Result:
+    return load.Result(
+        rps=(a.rps + b.rps) / 2, p50_ms=(a.p50_ms + b.p50_ms) / 2, p99_ms=(a.p99_ms + b.p99_ms) / 2
+    )
+
+
+def _savers(app: Flask, site: str, provider_url: str) -> list[dict[str, Any]]:
+    """Sign in the field-save row's people; store each one's name as B, knowing both digests."""
+    from sqlmodel import select
+
+    from webapp import db
+    from webapp.models import User
+
+    savers = []
+    for n in range(SAVERS):
+        sub = f"bench-saver-{n}"
+        cookie = servers.sign_in(site, provider_url, sub, {"email": f"{sub}@example.test"})
+        csrf, cookie = servers.csrf_token(site, cookie)
+        seen_a = servers.save_once(site, cookie, csrf, NAME_A)
+        seen_b = servers.save_once(site, cookie, csrf, NAME_B)
+        with app.app_context():
+            user_id = (
+                db.session()
+                .exec(select(User.id).where(User.subject == sub, User.issuer == provider_url))
+                .one()
+            )
+        savers.append(
+            {"id": user_id, "cookie": cookie, "csrf": csrf, "seen_a": seen_a, "seen_b": seen_b}
+        )
+    return savers
+
+
 def measure_site(
     database_url: str, provider_url: str, *, users: int, seconds: int, log
-) -> tuple[load.Result, list[Row]]:
-    """Seed, serve the site and hello-world under gunicorn, and load every scenario."""
+) -> tuple[dict[str, load.Result], list[Row]]:
+    """Seed, serve the site and the yardsticks under gunicorn, and load every scenario.
+
+    Returns the yardsticks (`hello-world`, and `hello-db` on PostgreSQL: each measured before
+    and after the pages, averaged) and the rows.
+    """
     site_port, hello_port = servers.free_port(), servers.free_port()
     env = servers.site_env(
         database_url, provider_url, f"http://127.0.0.1:{site_port}", "smtp://127.0.0.1:9"
@@ -151,6 +230,7 @@ def measure_site(
     servers.flask(env, "dev", "seed", "--users", str(users))
 
     from webapp import create_app
+    from webapp.dev.seed import SEED_ISSUER
     from webapp.models import User
 
     app = create_app(
@@ -166,18 +246,23 @@ def measure_site(
     )
     rows: list[Row] = []
     hello_env = {**env, "PYTHONPATH": str(servers.ROOT)}
-    unlimited_port = servers.free_port()
+    postgres = not database_url.startswith("sqlite")
+    if postgres:
+        hello_env["BENCH_HELLO_DB_URL"] = database_url.replace("postgresql+psycopg", "postgresql")
+    unlimited_port, hello_db_port = servers.free_port(), servers.free_port()
     with (
         servers.gunicorn("webapp:create_app()", env, site_port) as site,
         servers.gunicorn(UNLIMITED_APP, env, unlimited_port) as unlimited,
         servers.gunicorn("bench.hello:app", hello_env, hello_port) as hello,
+        servers.gunicorn(
+            "bench.hello_db:app" if postgres else "bench.hello:app", hello_env, hello_db_port
+        ) as hello_db,
     ):
         claims = {"email": "bench@example.test", "name": "Bench Person"}
         ctx: dict[str, Any] = {
             "cookie": servers.sign_in(site, provider_url, "bench-person", claims)
         }
-        ctx["csrf"], ctx["cookie"] = servers.csrf_token(site, ctx["cookie"])
-        ctx["seen"] = servers.save_once(site, ctx["cookie"], ctx["csrf"], NAME_VALUES)
+        ctx["savers"] = _savers(app, site, provider_url)
         ctx["heavy"] = servers.sign_in(
             site, provider_url, "bench-heavy", {"email": "heavy@example.test", "name": "Heavy"}
         )
@@ -187,16 +272,23 @@ def measure_site(
             from webapp import db
 
             session = db.session()
-            ctx["user_id"] = session.exec(
-                select(User.id).where(User.subject == "bench-person", User.issuer == provider_url)
-            ).one()
             heavy_id = session.exec(
                 select(User.id).where(User.subject == "bench-heavy", User.issuer == provider_url)
             ).one()
+            ctx["seeded_ids"] = list(
+                session.exec(
+                    select(User.id)
+                    .where(User.issuer == SEED_ISSUER)
+                    .order_by(User.id)
+                    .limit(ONE_CLICK_PEOPLE)
+                )
+            )
         make_heavy(app, heavy_id)
 
-        log("  hello-world")
-        before = load.run(hello + "/", seconds=seconds)
+        log("  hello-world" + (", hello-db" if postgres else ""))
+        before = {"hello-world": load.run(hello + "/", seconds=seconds)}
+        if postgres:
+            before["hello-db"] = load.run(hello_db + "/", seconds=seconds)
         for scenario in SCENARIOS:
             spec = scenario.build(app, ctx)
             if isinstance(spec, str):
@@ -204,22 +296,28 @@ def measure_site(
                 continue
             log(f"  {scenario.label}")
             base = unlimited if spec.get("server") == "unlimited" else site
+            changes_before = _count_changes(app, spec["count"], ctx) if "count" in spec else 0
             result = load.run(
                 base + spec["path"],
                 seconds=seconds,
                 method=spec.get("method", "GET"),
                 body=spec.get("body", ""),
                 headers=spec.get("headers"),
+                cycle=spec.get("cycle"),
             )
-            note = f"{result.bad} of {result.requests} not 2xx/3xx" if result.bad else ""
+            notes = [f"{result.bad} of {result.requests} not 2xx/3xx"] if result.bad else []
+            if "count" in spec:
+                changed = _count_changes(app, spec["count"], ctx) - changes_before
+                notes.append(f"{changed} of {result.requests} requests made a change")
             if spec.get("server") == "unlimited":
-                note = "; ".join(x for x in (note, "rate limit off for this row") if x)
-            rows.append(Row(scenario.label, result, note, scenario.target))
-        after = load.run(hello + "/", seconds=seconds)
+                notes.append("rate limit off for this row")
+            rows.append(Row(scenario.label, result, "; ".join(notes), scenario.target))
+        yardsticks = {
+            "hello-world": _average(before["hello-world"], load.run(hello + "/", seconds=seconds))
+        }
+        if postgres:
+            yardsticks["hello-db"] = _average(
+                before["hello-db"], load.run(hello_db + "/", seconds=seconds)
+            )
     app.extensions["sentro.engine"].dispose()
-    hello_result = load.Result(
-        rps=(before.rps + after.rps) / 2,
-        p50_ms=(before.p50_ms + after.p50_ms) / 2,
-        p99_ms=(before.p99_ms + after.p99_ms) / 2,
-    )
-    return hello_result, rows
+    return yardsticks, rows

@@ -38,3 +38,29 @@ def test_after_the_server_drops_the_connections_one_request_fails_cleanly_then_a
     assert b"Traceback" not in first.data
     for _ in range(3):
         assert client.get("/account").status_code == 200
+
+
+def _begins(app, client, method: str, path: str, **kwargs) -> list[str]:
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *_args) -> None:
+        if statement.startswith("BEGIN"):
+            seen.append(statement)
+
+    engine = app.extensions["sentro.engine"]
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        client.open(path, method=method, **kwargs)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_on_sqlite_a_writing_request_takes_the_write_lock_when_it_begins(app, client, person):
+    if app.extensions["sentro.engine"].dialect.name != "sqlite":
+        pytest.skip("PostgreSQL locks rows, not the database")
+    saved = _begins(app, client, "POST", "/account/profile/name", data={"name": "Ana", "seen": "x"})
+    assert saved and set(saved) == {"BEGIN IMMEDIATE"}
+    assert set(_begins(app, client, "GET", "/account/profile")) == {"BEGIN"}

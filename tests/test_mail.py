@@ -42,7 +42,8 @@ def _notice_template(app, tmp_path):
 
 def test_queued_mail_is_delivered_with_a_message_id(app, outbox):
     _queue(app, 2)
-    messages = outbox.deliver()
+    # Sent over several connections at once, so in no particular order.
+    messages = sorted(outbox.deliver(), key=lambda m: m["To"])
     assert [m["To"] for m in messages] == ["person0@example.com", "person1@example.com"]
     assert messages[0]["Subject"] == "Hello Person 0"
     assert messages[0]["Message-ID"].endswith("@sentro.co>")
@@ -171,3 +172,81 @@ def test_send_queued_command(app, outbox):
     assert result.exit_code == 0, result.output
     assert "sent 2" in result.output
     assert len(outbox.catcher.messages) == 2
+
+
+# --- several SMTP connections per worker ---------------------------------------------------
+
+
+def test_several_connections_deliver_each_message_once_and_mark_each_sent(app, outbox, db):
+    _queue(app, 10)
+    with app.app_context():
+        report = deliver_due(
+            db_engine(app),
+            SmtpServer.from_url(app.config["SMTP_URL"]),
+            mail_from="Sentro <no-reply@sentro.co>",
+            worker="w",
+            connections=3,
+        )
+    assert report.sent == 10
+    ids = [m["Message-ID"] for m in outbox.catcher.messages]
+    assert len(ids) == len(set(ids)) == 10
+    rows = db.exec(select(OutboxMessage)).all()
+    assert {r.status for r in rows} == {"sent"}
+    assert all(r.attempts == 1 and r.claimed_by is None and r.sent_at for r in rows)
+
+
+def test_one_persons_emails_arrive_in_the_order_they_were_queued(app, outbox):
+    with app.test_request_context():
+        session = database.session()
+        for n in range(8):
+            to = "same@example.com" if n % 2 else f"other{n}@example.com"
+            queue_email(session, template="test_notice", to=to, context={"name": f"N{n}"})
+        session.commit()
+    with app.app_context():
+        deliver_due(
+            db_engine(app),
+            SmtpServer.from_url(app.config["SMTP_URL"]),
+            mail_from="Sentro <no-reply@sentro.co>",
+            worker="w",
+            connections=3,
+        )
+    subjects = [m["Subject"] for m in outbox.catcher.messages if m["To"] == "same@example.com"]
+    assert subjects == ["Hello N1", "Hello N3", "Hello N5", "Hello N7"]
+
+
+def test_with_smtp_down_every_connection_leaves_the_mail_queued(config, app, db):
+    _queue(app, 5)
+    with app.app_context():
+        report = deliver_due(
+            db_engine(app),
+            SmtpServer.from_url("smtp://127.0.0.1:9"),
+            mail_from="Sentro <no-reply@sentro.co>",
+            worker="down",
+            connections=3,
+        )
+    assert (report.sent, report.retrying) == (0, 5)
+    rows = db.exec(select(OutboxMessage)).all()
+    assert {r.status for r in rows} == {"queued"}
+    assert all(r.attempts == 1 and "SMTP unavailable" in r.last_error for r in rows)
+
+
+def test_a_failure_to_record_a_sending_stops_the_worker_instead_of_passing_silently(
+    app, outbox, monkeypatch
+):
+    from webapp.mail import delivery
+
+    def database_gone(*_args):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(delivery, "mark_sent", database_gone)
+    _queue(app, 4)
+    with app.app_context(), pytest.raises(RuntimeError, match="database gone"):
+        deliver_due(
+            db_engine(app),
+            SmtpServer.from_url(app.config["SMTP_URL"]),
+            mail_from="Sentro <no-reply@sentro.co>",
+            worker="w",
+            connections=2,
+        )
+    # Each connection stopped at the message it could not record: at most one each was sent.
+    assert len(outbox.catcher.messages) <= 2

@@ -71,3 +71,15 @@ def test_the_navigation_is_worked_out_once_per_app(site, provider_url):
     assert app.extensions["sentro.navigation"] is built
     assert isinstance(built, Navigation)
     assert [label for label, _ in built.groups(staff=True)] == ["Your account", "Staff"]
+
+
+def test_a_section_list_rendered_once_still_marks_each_page_its_own(client, person, login_as):
+    """The rendered list is kept per page and rights: it is never carried to another page."""
+    for path in ("/account", "/account/profile", "/account"):
+        html = client.get(path).get_data(as_text=True)
+        assert html.count(f'href="{path}" aria-current="page"') == 2, path
+        assert html.count("aria-current") == 2, path
+        assert "Staff</p>" not in html
+    client.post("/logout")
+    login_as("sam", email="sam@sentro.co", name="Sam Staff", groups=["sentro-staff"])
+    assert client.get("/account").get_data(as_text=True).count("Staff</p>") == 2

@@ -26,11 +26,12 @@ from tests.policy_support import (
 )
 from webapp import db as database
 from webapp.mail import service as mail
-from webapp.models import OutboxMessage, PolicyVersion
+from webapp.models import OutboxBody, OutboxMessage, PolicyNoticeRun, PolicyVersion
 from webapp.policy import notices
 
 
 def outbox_rows(db) -> list[OutboxMessage]:
+    db.rollback()  # a fresh snapshot: the worker wrote on its own connection
     return list(db.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
 
 
@@ -98,51 +99,128 @@ def test_windows_line_endings_do_not_make_a_new_version(app, db):
 # --- the notices ---------------------------------------------------------------------------
 
 
+def fan_out(app) -> int:
+    """What the mail worker does before it delivers: queue the pending notices."""
+    with app.app_context():
+        return notices.fan_out_pending()
+
+
+def test_publishing_records_the_notice_and_the_worker_queues_it(app, db):
+    load_v1(app)
+    everyone = people(db)
+    result = publish(app, effective_on=today())
+    assert result.notices == 3
+    assert outbox_rows(db) == []
+    with app.app_context():
+        db.rollback()
+        assert notices.progress(db, 2) == notices.NoticeProgress(3, 0, 0, done=False)
+    assert fan_out(app) == 3
+    assert sorted(m.dedupe_key for m in outbox_rows(db)) == sorted(
+        f"policy-v2:user-{everyone[n].id}" for n in ("aroha", "ben", "chloe")
+    )
+    with app.app_context():
+        db.rollback()
+        assert notices.progress(db, 2) == notices.NoticeProgress(3, 3, 0, done=False)
+
+
+def test_a_version_published_without_a_notice_reports_nothing_to_send(app, db):
+    load_v1(app)
+    with app.app_context():
+        assert notices.progress(db, 1) == notices.NoticeProgress(0, 0, 0, done=True)
+
+
+def test_a_refused_publication_records_no_notice(app, db):
+    load_v1(app)
+    people(db)
+    assert not publish(app, text=V1, effective_on=today()).ok
+    assert fan_out(app) == 0
+    assert db.exec(select(PolicyNoticeRun)).all() == []
+
+
 def test_each_notice_is_keyed_by_version_and_person_so_queueing_again_sends_nothing_more(app, db):
+    load_v1(app)
+    people(db)
+    publish(app, effective_on=today())
+    fan_out(app)
+    first = outbox_rows(db)
+    with app.app_context(), database.transaction() as session:
+        version = session.exec(select(PolicyVersion).where(PolicyVersion.number == 2)).one()
+        notices.start_notices(session, version, 1)
+        run = session.exec(select(PolicyNoticeRun)).one()
+        run.status, run.done_through = "pending", 0  # as if a worker died before recording
+    assert fan_out(app) == 0
+    assert [m.id for m in outbox_rows(db)] == [m.id for m in first]
+
+
+def test_a_fan_out_that_stops_half_way_resumes_where_it_stopped(app, db, monkeypatch):
     load_v1(app)
     everyone = people(db)
     publish(app, effective_on=today())
-    first = outbox_rows(db)
-    assert sorted(m.dedupe_key for m in first) == sorted(
-        f"policy-v2:user-{everyone[n].id}" for n in ("aroha", "ben", "chloe")
-    )
-    with app.app_context(), database.transaction() as session:
-        version = session.exec(select(PolicyVersion).where(PolicyVersion.number == 2)).one()
-        notices.queue_notices(session, version, since=1, today=today())
-    assert [m.id for m in outbox_rows(db)] == [m.id for m in first]
+    monkeypatch.setattr(notices, "RANGE", everyone["aroha"].id)  # the first range: aroha only
+    batches: list[tuple[int, int]] = []
+
+    def crash_after_first(count: int, audience: int) -> None:
+        batches.append((count, audience))
+        raise KeyboardInterrupt  # the worker is stopped after its first commit
+
+    with pytest.raises(KeyboardInterrupt), app.app_context():
+        notices.fan_out_pending(on_batch=crash_after_first)
+    assert batches == [(1, 3)]
+    assert [m.to_addr for m in outbox_rows(db)] == ["aroha@example.com"]
+    assert fan_out(app) == 2
+    assert sorted(m.to_addr for m in outbox_rows(db)) == [
+        "aroha@example.com",
+        "ben@example.com",
+        "chloe@example.com",
+    ]
+
+
+def test_two_workers_fanning_out_at_once_queue_each_person_once(app, db, monkeypatch):
+    import threading
+
+    load_v1(app)
+    people(db)
+    publish(app, effective_on=today())
+    monkeypatch.setattr(notices, "RANGE", 1)
+    counts: list[int] = []
+    workers = [threading.Thread(target=lambda: counts.append(fan_out(app))) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert sum(counts) == 3
+    assert len(outbox_rows(db)) == 3
 
 
 def test_notices_are_on_the_policy_updates_list_and_name_the_version(app, db, outbox):
     load_v1(app)
     people(db)
     publish(app, effective_on=today())
+    message = outbox.last_to("aroha@example.com")  # the worker queues, then delivers
     row = outbox_rows(db)[0]
-    assert (row.template, row.list_id, row.status) == ("policy_notice", "policy-updates", "queued")
-    message = outbox.last_to("aroha@example.com")
+    assert (row.template, row.list_id, row.status) == ("policy_notice", "policy-updates", "sent")
     assert message["Subject"] == "Our privacy policy has changed"
     text = body_text(message)
     assert "Version 2 of our privacy policy took effect on" in text
     assert "http://localhost/privacy/versions/2" in text
+    with app.app_context():
+        db.rollback()
+        assert notices.progress(db, 2) == notices.NoticeProgress(3, 3, 3, done=True)
 
 
-def test_notices_go_out_in_batches(app, db):
+def test_each_person_gets_their_own_unsubscribe_link(app, db, outbox):
     load_v1(app)
-    people(db)
-    batches: list[tuple[int, int]] = []
-    with app.app_context(), database.transaction() as session:
-        version = PolicyVersion(number=2, text=V2, summary=SUMMARY, effective_on=today())
-        session.add(version)
-        session.flush()
-        notices.queue_notices(
-            session,
-            version,
-            since=1,
-            today=today(),
-            batch=2,
-            on_batch=lambda n, t: batches.append((n, t)),
-        )
-    assert batches == [(2, 3), (1, 3)]
-    assert len(outbox_rows(db)) == 3
+    everyone = people(db)
+    publish(app, effective_on=today())
+    outbox.deliver()
+    with app.app_context():
+        from webapp.preferences.links import read_unsubscribe_token
+
+        for name in ("aroha", "ben", "chloe"):
+            message = outbox.last_to(f"{name}@example.com")
+            url = message["List-Unsubscribe"].strip("<>")
+            assert read_unsubscribe_token(url.rsplit("/", 1)[1])[0] == everyone[name].id
+            assert url in body_text(message)
 
 
 def fake_list_extras(user_id: int, list_id: str | None):
@@ -161,14 +239,19 @@ def fake_list_extras(user_id: int, list_id: str | None):
     return headers, footer
 
 
-def test_bulk_notices_match_what_queue_email_would_write_for_each_person(app, db, monkeypatch):
+def test_notices_match_what_queue_email_would_send_each_person(app, db, monkeypatch):
+    from webapp.mail.delivery import to_email
+
     monkeypatch.setattr(mail, "_list_extras", fake_list_extras)
     load_v1(app)
     everyone = people(db)
     publish(app, effective_on=today())
+    fan_out(app)
     rows = {m.user_id: m for m in outbox_rows(db)}
     with app.app_context(), database.transaction() as session:
         version = session.exec(select(PolicyVersion).where(PolicyVersion.number == 2)).one()
+        body = session.get(OutboxBody, rows[everyone["aroha"].id].body_id)
+        assert body is not None
         for name in ("aroha", "ben", "chloe"):
             person = everyone[name]
             single = mail.queue_email(
@@ -179,16 +262,38 @@ def test_bulk_notices_match_what_queue_email_would_write_for_each_person(app, db
                 list_id="policy-updates",
                 context=notice_context(version),
             )
-            bulk = rows[person.id]
-            assert (bulk.subject, bulk.text_body, bulk.html_body, bulk.headers) == (
-                single.subject,
-                single.text_body,
-                single.html_body,
-                single.headers,
-            )
-            assert f"/unsubscribe/{person.id}?a=1&amp;b=2" in bulk.html_body
-            assert f"/unsubscribe/{person.id}?a=1&b=2" in bulk.text_body
+            sent = to_email(rows[person.id], "x@sentro.co", body)
+            expected = to_email(single, "x@sentro.co")
+            for header in ("Subject", "To", "List-Unsubscribe", "List-Unsubscribe-Post"):
+                assert sent[header] == expected[header]
+            assert body_text(sent) == body_text(expected)
+            html = sent.get_body(("html",)).get_content()
+            assert html == expected.get_body(("html",)).get_content()
+            assert f"/unsubscribe/{person.id}?a=1&amp;b=2" in html
         session.rollback()
+
+
+def test_a_notice_template_that_transforms_the_footer_is_rendered_per_person(app, db, monkeypatch):
+    monkeypatch.setattr(mail, "_list_extras", fake_list_extras)
+    load_v1(app)
+    everyone = people(db)
+    app.jinja_loader = ChoiceLoader(
+        [
+            DictLoader({"email/policy_notice/body.txt": "{{ footer.unsubscribe_url | upper }}"}),
+            app.jinja_loader,
+        ]
+    )
+    publish(app, effective_on=today())
+    assert fan_out(app) == 3
+    rows = outbox_rows(db)
+    assert all(m.body_id is None for m in rows)
+    assert sorted(m.text_body for m in rows) == sorted(
+        f"HTTPS://SENTRO.TEST/UNSUBSCRIBE/{everyone[n].id}?A=1&B=2"
+        for n in ("aroha", "ben", "chloe")
+    )
+    with app.app_context():
+        db.rollback()
+        assert notices.progress(db, 2).queued == 3
 
 
 def notice_context(version: PolicyVersion) -> dict:
@@ -227,13 +332,19 @@ def test_a_template_that_transforms_the_footer_is_rendered_per_person(app, db, m
 def test_without_a_list_extras_hook_notices_have_no_footer_and_no_list_headers(
     app, db, monkeypatch
 ):
+    from webapp.mail.delivery import to_email
+
     monkeypatch.setattr(mail, "_list_extras", None)
     load_v1(app)
     people(db)
     publish(app, effective_on=today())
+    fan_out(app)
     rows = outbox_rows(db)
-    assert len(rows) == 3 and all(m.headers == {} for m in rows)
-    assert len({m.text_body for m in rows}) == 1
+    with app.app_context():
+        body = db.get(OutboxBody, rows[0].body_id)
+        sent = [to_email(m, "x@sentro.co", body) for m in rows]
+    assert len(rows) == 3 and all("List-Unsubscribe" not in m for m in sent)
+    assert len({body_text(m) for m in sent}) == 1
     assert len({m.message_id for m in rows}) == 3
 
 
@@ -376,13 +487,18 @@ def test_staff_publish_after_the_preview_and_the_list_shows_the_version(app, cli
     published = page.split('id="published-heading"')[1]
     assert published.index("Version 2</a>") < published.index("Version 1</a>")
     assert escape(V2.strip()) in page.split('<textarea id="text"')[1]  # the next starts from it
+    assert fan_out(app) >= 2
+    assert {m.to_addr for m in outbox_rows(db)} >= {"aroha@example.com", "ben@example.com"}
+    assert "/privacy/versions/2" in client.get("/privacy/versions").get_data(as_text=True)
 
 
 def test_publishing_starts_the_notices_for_the_mail_worker(app, client, staff, db, monkeypatch):
     load_v1(app)
     started = []
-    monkeypatch.setattr(notices, "start_notices", lambda db, v, since: started.append((v, since)))
-    monkeypatch.setattr(notices, "queue_notices", lambda *a, **k: pytest.fail("sent in request"))
+    monkeypatch.setattr(
+        notices, "start_notices", lambda db, v, since, **_: started.append((v, since))
+    )
+    monkeypatch.setattr(notices, "fan_out_pending", lambda *a, **k: pytest.fail("sent in request"))
     assert client.post("/staff/policy/", data=confirmed()).status_code == 303
     assert [(v.number, since) for v, since in started] == [(2, 1)]
     assert version_count(db) == 2
@@ -396,7 +512,7 @@ def test_the_page_follows_the_notices_until_they_are_sent(app, client, staff, db
     hx = {"HX-Request": "true", "HX-Target": "notices-2"}
     going = client.get("/staff/policy/notices/2", headers=hx).get_data(as_text=True)
     assert going.lstrip().startswith('<div id="notices-2"')
-    assert 'hx-trigger="every 3s"' in going and f"{n} of {n} notices queued, 0 sent" in going
+    assert 'hx-trigger="every 3s"' in going and f"0 of {n} notices queued, 0 sent" in going
     assert 'hx-trigger="every 3s"' in client.get("/staff/policy/").get_data(as_text=True)
     outbox.deliver()  # the mail worker
     done = client.get("/staff/policy/notices/2", headers=hx).get_data(as_text=True)

@@ -29,6 +29,7 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "STAFF_GROUP": ("sentro-staff", str),
     "SMTP_URL": ("smtp://localhost:8025", str),
     "MAIL_FROM": ("Sentro <no-reply@sentro.co>", str),
+    "MAIL_SMTP_CONNECTIONS": (3, lambda v: max(1, min(int(v), 16))),
     # Unset: memory outside production; production insists on a choice (see _check_production).
     "RATELIMIT_STORAGE_URI": (None, str.strip),
     "TRUSTED_PROXIES": (0, int),

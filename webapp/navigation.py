@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Flask, current_app, request, url_for
+from markupsafe import Markup
 
 
 @dataclass(frozen=True)
@@ -171,8 +172,43 @@ def footer_links() -> list[tuple[str, str]]:
     return found
 
 
+def layout_url(endpoint: str, **values: str) -> str:
+    """`url_for` for the layout's fixed links (assets, sign-in/out, footer): built once per app.
+
+    Only for URLs that are the same on every request of a deployment (they depend on nothing
+    but the script root); a URL with a person's or a page's values goes through `url_for`.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    cache = app.extensions.setdefault("sentro.layout_urls", {})
+    key = (request.script_root, endpoint, *sorted(values.items()))
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = url_for(endpoint, **values)
+    return found
+
+
+def section_nav(staff: bool, endpoint: str | None, label: str) -> Markup:
+    """The `_ui.html` section list, rendered once per app, script root, rights, page and label.
+
+    It holds nothing about the person but whether they have staff rights, so the same markup
+    serves everyone on that page; with template auto-reload on (development) it is not kept.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    cache = app.extensions.setdefault("sentro.section_nav", {})
+    key = (request.script_root, bool(staff), endpoint, label)
+    found = cache.get(key)
+    if found is None:
+        macro = app.jinja_env.get_template("_ui.html").module.section_nav  # type: ignore[attr-defined]
+        found = Markup(macro(navigation(), bool(staff), endpoint, label))
+        if not app.jinja_env.auto_reload:
+            cache[key] = found
+    return found
+
+
 def init_app(app: Flask) -> None:
-    """Make `navigation()`, `nav_sections()` and `footer_links()` available to templates."""
+    """Expose the navigation, its sections, footer links, layout URLs and section list."""
+    app.jinja_env.globals["layout_url"] = layout_url
+    app.jinja_env.globals["section_nav"] = section_nav
     app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.globals["nav_sections"] = sections
     app.jinja_env.globals["footer_links"] = footer_links

@@ -12,7 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Date, DateTime, Integer, String, cast, func, literal, null, select, union_all
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlmodel import Session
 
 from ..inquiries.service import PENDING
@@ -73,16 +85,11 @@ def _row(kind: str, *, id_=None, text=None, at=None, on=None, until=None):
     )
 
 
-def account_status(
-    db: Session,
-    user_id: int,
-    *,
-    unchosen: list[str] | None = None,
-    now: datetime | None = None,
-) -> AccountStatus:
-    """The person's open matters, read in one statement."""
-    now = now or utcnow()
+def _status_statement():
+    """The UNION ALL of every open matter, for the parameters `user_id` and `now`."""
     email = PendingEmailChange.__table__.c  # type: ignore[attr-defined]
+    user_id = bindparam("user_id", type_=email.user_id.type)
+    now = bindparam("now", type_=email.expires_at.type)
     closure = ClosureRequest.__table__.c  # type: ignore[attr-defined]
     inquiry = Inquiry.__table__.c  # type: ignore[attr-defined]
     latest_email = (
@@ -110,15 +117,30 @@ def account_status(
             until=inquiry.extended_to,
         )
     ).where(inquiry.user_id == user_id, inquiry.status.in_(PENDING))
-    statement = union_all(latest_email.subquery().select(), open_closure, requests)
+    return union_all(latest_email.subquery().select(), open_closure, requests)
+
+
+#: Built once: the statement is the same for every person, only its parameters differ.
+STATUS = _status_statement()
+
+
+def account_status(
+    db: Session,
+    user_id: int,
+    *,
+    unchosen: list[str] | None = None,
+    now: datetime | None = None,
+) -> AccountStatus:
+    """The person's open matters, read in one statement."""
+    params = {"user_id": user_id, "now": now or utcnow()}
     found_email, found_closure, found_requests = None, None, []
-    for row in db.execute(statement).mappings():
-        if row["kind"] == "email":
-            found_email = PendingEmail(row["text"], _aware(row["at"]))
-        elif row["kind"] == "closure":
-            found_closure = OpenClosure(row["text"], row["on"], _aware(row["at"]))
+    for kind, id_, text, at, on, until in db.execute(STATUS, params):
+        if kind == "email":
+            found_email = PendingEmail(text, _aware(at))
+        elif kind == "closure":
+            found_closure = OpenClosure(text, on, _aware(at))
         else:
-            found_requests.append(OpenRequest(row["id"], row["text"], row["until"] or row["on"]))
+            found_requests.append(OpenRequest(id_, text, until or on))
     found_requests.sort(key=lambda r: (r.due, r.id))
     return AccountStatus(
         email=found_email,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
@@ -110,17 +110,21 @@ def load(
     """The person and their live session for a cookie's reference: one statement."""
     if not isinstance(reference, str) or not 0 < len(reference) <= MAX_TOKEN_LENGTH:
         return None
-    found = db.execute(
-        select(User, UserSession)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(UserSession.token_hash == reference_hash(reference))
-    ).first()
+    found = db.execute(_LOAD, {"token_hash": reference_hash(reference)}).first()
     if found is None:
         return None
     user, row = found
     if not is_live(row, user, now=now, lifetimes=lifetimes):
         return None
     return user, row
+
+
+#: Built once (the same for every request; only the reference's hash differs).
+_LOAD = (
+    select(User, UserSession)
+    .join(UserSession, UserSession.user_id == User.id)  # type: ignore[arg-type]
+    .where(UserSession.token_hash == bindparam("token_hash"))
+)
 
 
 def is_live(row: UserSession, user: User, *, now: datetime, lifetimes: Lifetimes) -> bool:

@@ -13,6 +13,7 @@ from .. import db
 from ..db import DatabaseUnavailable
 from . import purge  # noqa: F401 - registers the outbox's `privacy purge` step
 from .delivery import DeliveryReport, SmtpServer, deliver_due, worker_name
+from .service import before_delivery
 
 mail_cli = AppGroup("mail", help="Deliver and send email.")
 
@@ -20,13 +21,24 @@ mail_cli = AppGroup("mail", help="Deliver and send email.")
 def deliver_until_idle(
     stop: threading.Event | None = None, worker: str | None = None
 ) -> DeliveryReport:
-    """Send batches until nothing is due (or `stop` is set); what failed now waits for backoff."""
+    """Send batches until nothing is due (or `stop` is set); what failed now waits for backoff.
+
+    Before each batch, the pending fan-outs (`service.before_delivery`) write their rows.
+    """
     config = current_app.config
     server = SmtpServer.from_url(config["SMTP_URL"])
     worker = worker or worker_name()
     total = DeliveryReport()
     while not (stop and stop.is_set()):
-        report = deliver_due(db.engine(), server, mail_from=config["MAIL_FROM"], worker=worker)
+        for step in before_delivery:
+            step()
+        report = deliver_due(
+            db.engine(),
+            server,
+            mail_from=config["MAIL_FROM"],
+            worker=worker,
+            connections=config["MAIL_SMTP_CONNECTIONS"],
+        )
         total += report
         if report.sent + report.retrying + report.failed == 0 or report.errors:
             break

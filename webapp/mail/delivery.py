@@ -1,27 +1,35 @@
-"""Delivering the outbox over SMTP: claim due rows, send over one connection, mark each sent.
+"""Delivering the outbox over SMTP: claim due rows, send over a few connections, mark each sent.
 
 Rows are leased to one worker (on PostgreSQL the claim skips rows another worker holds), and
-each row is marked sent in its own commit right after the server accepts it, so a worker
-killed mid-batch leaves every other row to be delivered by the next one, none sent twice.
+each row is marked sent in its own commit right after the server accepts it, before that SMTP
+connection sends another, so a worker killed mid-batch can resend at most the one message in
+flight on each of its connections and leaves every other row to the next worker.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
 import secrets
 import smtplib
 import socket
+import threading
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import and_, or_, select, update
+from flask import current_app, has_app_context
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from ..models import OutboxMessage, utcnow
+from ..models import OutboxBody, OutboxMessage, utcnow
+from . import shared
 
 log = logging.getLogger(__name__)
 outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
@@ -120,32 +128,35 @@ def claim(engine: Engine, worker: str, *, limit: int, now: datetime) -> list[Out
         .with_for_update(skip_locked=True)
     )
     with engine.begin() as connection:
-        connection.execute(
+        rows = connection.execute(
             update(outbox)
             .where(outbox.c.id.in_(due.scalar_subquery()))
             .values(claimed_by=worker, claimed_until=now + LEASE)
-        )
-        rows = connection.execute(
-            select(outbox)
-            .where(outbox.c.claimed_by == worker, outbox.c.status == "queued")
-            .order_by(outbox.c.id)
+            .returning(*outbox.c)
         ).all()
-    return [OutboxMessage.model_validate(dict(row._mapping)) for row in rows]
+    messages = [OutboxMessage.model_validate(dict(row._mapping)) for row in rows]
+    return sorted(messages, key=lambda m: m.id or 0)
 
 
-def to_email(message: OutboxMessage, mail_from: str) -> EmailMessage:
-    """The MIME message for an outbox row."""
+def to_email(
+    message: OutboxMessage, mail_from: str, body: OutboxBody | None = None
+) -> EmailMessage:
+    """The MIME message for an outbox row (with its shared body, when it has one)."""
+    headers, text, html = message.headers, message.text_body, message.html_body
+    if body is not None:
+        extra, text, html = shared.personalise(body, message.user_id, message.list_id)
+        headers = {**headers, **extra}
     email = EmailMessage()
     email["From"] = mail_from
     email["To"] = message.to_addr
     email["Subject"] = message.subject
     email["Date"] = format_datetime(message.created_at.astimezone(UTC))
     email["Message-ID"] = message.message_id
-    for name, value in message.headers.items():
+    for name, value in headers.items():
         email[name] = value
-    email.set_content(message.text_body)
-    if message.html_body:
-        email.add_alternative(message.html_body, subtype="html")
+    email.set_content(text)
+    if html:
+        email.add_alternative(html, subtype="html")
     return email
 
 
@@ -157,6 +168,52 @@ def _finish(connection: Connection, message: OutboxMessage, worker: str, **value
             .where(and_(outbox.c.id == message.id, outbox.c.claimed_by == worker))
             .values(claimed_by=None, claimed_until=None, **values)
         )
+
+
+_SENT = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("m_id"), outbox.c.claimed_by == bindparam("m_worker"))
+    .values(
+        status="sent",
+        sent_at=bindparam("m_at", type_=outbox.c.sent_at.type),
+        attempts=bindparam("m_attempts"),
+        claimed_by=None,
+        claimed_until=None,
+    )
+)
+
+
+def mark_sent(connection: Connection, message: OutboxMessage, worker: str) -> None:
+    """Record that the server accepted `message`: one UPDATE that is its own commit.
+
+    The statement is compiled once per connection and handed straight to the driver: the
+    driver connection is in autocommit (PostgreSQL: set by the lane; SQLite: no BEGIN is open),
+    so the UPDATE alone is the commit, and SQLAlchemy's per-statement work is saved on the one
+    statement every message makes.
+    """
+    prepared = connection.info.get("sentro.mark_sent")
+    if prepared is None:
+        dialect = connection.dialect
+        compiled = _SENT.compile(dialect=dialect)
+        processor = outbox.c.sent_at.type.dialect_impl(dialect).bind_processor(dialect)
+        prepared = (str(compiled), compiled, processor or (lambda v: v))
+        connection.info["sentro.mark_sent"] = prepared
+    sql, compiled, process_at = prepared
+    values = compiled.construct_params(
+        {
+            "m_id": message.id,
+            "m_worker": worker,
+            "m_at": process_at(utcnow()),
+            "m_attempts": message.attempts + 1,
+        }
+    )
+    order = compiled.positiontup
+    params = tuple(values[name] for name in order) if order else values
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+    finally:
+        cursor.close()
 
 
 def _retry_later(
@@ -183,51 +240,123 @@ def deliver_due(
     mail_from: str,
     worker: str,
     batch_size: int = 200,
+    connections: int = 1,
     now: datetime | None = None,
 ) -> DeliveryReport:
-    """Send one batch of due messages over one SMTP connection and one database connection."""
+    """Send one batch of due messages over `connections` SMTP connections at once.
+
+    Each SMTP connection has a database connection of its own and marks each message sent in a
+    commit of its own before it sends the next, so at most one message per connection is in
+    flight: a crash can resend only those, and loses none. While one connection waits for its
+    commit, the others talk to the mail server.
+    """
     now = now or utcnow()
     messages = claim(engine, worker, limit=batch_size, now=now)
     if not messages:
         return DeliveryReport()
-    # One database connection for the batch: each outcome is still its own commit. On
-    # PostgreSQL in autocommit, that commit is the UPDATE itself: one round trip, no BEGIN.
+    lanes = max(1, min(connections, len(messages)))
+    # One queue per connection, by recipient: a person's emails go over one connection, in
+    # the order they were queued, whatever the other connections do.
+    pending: list[queue.SimpleQueue[OutboxMessage]] = [queue.SimpleQueue() for _ in range(lanes)]
+    for message in messages:
+        pending[zlib.crc32(message.to_addr.lower().encode()) % lanes].put(message)
+    reports = [DeliveryReport() for _ in range(lanes)]
+    with engine.connect() as connection:
+        found = shared.bodies(connection, {m.body_id for m in messages if m.body_id})
+    # Shared bodies are personalised with links signed by the app's key: each lane needs it.
+    app = current_app._get_current_object() if has_app_context() else None  # type: ignore[attr-defined]
+
+    failures: list[BaseException] = []
+
+    def lane(report: DeliveryReport, mine: queue.SimpleQueue[OutboxMessage]) -> None:
+        try:
+            _lane(report, mine)
+        except Exception as exc:  # noqa: BLE001 - raised again below, in the worker's thread
+            failures.append(exc)
+
+    def _lane(report: DeliveryReport, mine: queue.SimpleQueue[OutboxMessage]) -> None:
+        with (
+            app.app_context() if app is not None else nullcontext(),
+            _marking_connection(engine) as db,
+        ):
+            _deliver(db, server, mine, report, found, mail_from=mail_from, worker=worker, now=now)
+
+    if lanes == 1:
+        lane(reports[0], pending[0])
+    else:
+        threads = [
+            threading.Thread(target=lane, args=lane_args, daemon=True)
+            for lane_args in zip(reports, pending, strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    if failures:
+        raise failures[0]
+    total = DeliveryReport()
+    for report in reports:
+        total += report
+    left = [message for mine in pending for message in _drain(mine)]
+    if left:  # a connection failed or was lost: what it did not send waits for backoff
+        error = total.errors[-1] if total.errors else "SMTP unavailable"
+        with _marking_connection(engine) as db:
+            for message in left:
+                _count(total, _retry_later(db, message, worker, error, now))
+    return total
+
+
+def _drain(pending: queue.SimpleQueue[OutboxMessage]) -> list[OutboxMessage]:
+    taken = []
+    while not pending.empty():
+        taken.append(pending.get())
+    return taken
+
+
+@contextmanager
+def _marking_connection(engine: Engine) -> Iterator[Connection]:
+    """A database connection for one lane's marks: each is its own commit. On PostgreSQL in
+    autocommit, that commit is the UPDATE itself: one round trip, no BEGIN."""
     with engine.connect() as connection:
         if connection.dialect.name == "postgresql":
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        return _deliver(connection, server, messages, mail_from=mail_from, worker=worker, now=now)
+        yield connection
 
 
 def _deliver(
     db: Connection,
     server: SmtpServer,
-    messages: list[OutboxMessage],
+    pending: queue.SimpleQueue[OutboxMessage],
+    report: DeliveryReport,
+    bodies: dict[int, OutboxBody],
     *,
     mail_from: str,
     worker: str,
     now: datetime,
-) -> DeliveryReport:
-    report = DeliveryReport()
+) -> None:
+    """Take messages from `pending` and send them over one SMTP connection until none is left."""
     envelope_from = parseaddr(mail_from)[1]
     try:
         connection = server.connect()
     except (OSError, smtplib.SMTPException) as exc:
         error = f"SMTP unavailable: {type(exc).__name__}"
-        log.warning("%s; %d messages stay queued", error, len(messages))
-        for message in messages:
-            _count(report, _retry_later(db, message, worker, error, now))
+        log.warning("%s; messages stay queued", error)
         report.errors.append(error)
-        return report
+        return  # another connection, or deliver_due, deals with the messages
 
     try:
-        for index, message in enumerate(messages):
+        while True:
+            try:
+                message = pending.get_nowait()
+            except queue.Empty:
+                return
             if not may_deliver_to(message.to_addr):
                 _finish(db, message, worker, status="failed", last_error=NOT_SENT)
                 report.failed += 1
                 continue
             try:
                 connection.send_message(
-                    to_email(message, mail_from),
+                    to_email(message, mail_from, bodies.get(message.body_id or 0)),
                     from_addr=envelope_from,
                     to_addrs=[message.to_addr],
                 )
@@ -236,9 +365,8 @@ def _deliver(
                 smtplib.SMTPDataError,
                 smtplib.SMTPSenderRefused,
             ) as exc:
-                permanent = _is_permanent(exc)
                 error = f"{type(exc).__name__}: {exc}"[:500]
-                if permanent:
+                if _is_permanent(exc):
                     _finish(
                         db,
                         message,
@@ -254,25 +382,16 @@ def _deliver(
             except (OSError, smtplib.SMTPException) as exc:
                 error = f"SMTP connection lost: {type(exc).__name__}"
                 report.errors.append(error)
-                for pending in messages[index:]:
-                    _count(report, _retry_later(db, pending, worker, error, now))
-                return report
+                _count(report, _retry_later(db, message, worker, error, now))
+                return  # the rest of this connection's messages wait for backoff
             # Marked sent in its own commit right after the server accepted it.
-            _finish(
-                db,
-                message,
-                worker,
-                status="sent",
-                sent_at=utcnow(),
-                attempts=message.attempts + 1,
-            )
+            mark_sent(db, message, worker)
             report.sent += 1
     finally:
         try:
             connection.quit()
         except (OSError, smtplib.SMTPException):
             connection.close()
-    return report
 
 
 def _is_permanent(exc: smtplib.SMTPException) -> bool:

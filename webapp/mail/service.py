@@ -23,6 +23,11 @@ ListExtras = Callable[[int, str | None], tuple[dict[str, str], dict[str, Any]]]
 _list_extras: ListExtras | None = None
 
 
+#: Run by the mail worker before each batch it delivers (a capability's pending fan-out, such as
+#: a policy notice to everyone on a list): each writes outbox rows and returns how many.
+before_delivery: list[Callable[[], int]] = []
+
+
 def set_list_extras(provider: ListExtras) -> None:
     """Install the function that adds List-Unsubscribe headers and the footer links."""
     global _list_extras
@@ -190,6 +195,7 @@ class _OutboxWriter:
             "last_error": "",
             "created_at": now,
             "sent_at": None,
+            "body_id": None,
         }
         table = OutboxMessage.__table__  # type: ignore[attr-defined]
         dialect = db.get_bind().dialect

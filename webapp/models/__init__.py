@@ -25,8 +25,8 @@ from .datamap import (
 )
 from .disclosures import Disclosure
 from .inquiries import CorrectionStatement, Inquiry, InquiryMessage
-from .mail import OutboxMessage
-from .policy import PolicyAcknowledgement, PolicyVersion
+from .mail import OutboxBody, OutboxMessage
+from .policy import PolicyAcknowledgement, PolicyNoticeRun, PolicyVersion
 from .preferences import Campaign, Subscription, SubscriptionChange
 from .profile import PaymentCard, PendingEmailChange
 from .sessions import SeenLogoutToken, UserSession
@@ -64,11 +64,13 @@ __all__ = [
     "InquiryMessage",
     "IpAddress",
     "OnClosure",
+    "OutboxBody",
     "OutboxMessage",
     "PaymentCard",
     "PendingEmailChange",
     "Personal",
     "PolicyAcknowledgement",
+    "PolicyNoticeRun",
     "PolicyVersion",
     "Retention",
     "RetentionHold",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, Index, Text
+from sqlalchemy import JSON, Column, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from .datamap import DataCategory, personal
@@ -17,6 +17,15 @@ class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox_message"
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
+        #: How far a shared-body email has got (the staff page's progress) without a table scan.
+        Index("ix_outbox_body_status", "body_id", "status"),
+        #: The claim's walk, oldest first, over the rows still to send (not the million sent).
+        Index(
+            "ix_outbox_queued",
+            "id",
+            postgresql_where=text("status = 'queued'"),
+            sqlite_where=text("status = 'queued'"),
+        ),
         {
             "info": {
                 "privacy": DataCategory(
@@ -65,4 +74,26 @@ class OutboxMessage(SQLModel, table=True):
         sa_column_kwargs={"info": personal("Delivery error", export=False)},
     )
     created_at: datetime = Field(default_factory=utcnow)
+    #: A body shared by many rows (a notice to everyone on a list): the row's own subject is
+    #: stored, its text and HTML come from the body with the person's footer filled in at sending.
+    body_id: int | None = Field(default=None, foreign_key="outbox_body.id")
     sent_at: datetime | None = Field(default=None, sa_column_kwargs={"info": personal("Sent at")})
+
+
+class OutboxBody(SQLModel, table=True):
+    """One rendering shared by many outbox rows, with marks where each person's values go.
+
+    Written once per bulk email (a policy notice to a million people is one body and a million
+    small rows); the worker fills each person's footer links in when it sends.
+    """
+
+    __tablename__ = "outbox_body"
+
+    id: int | None = Field(default=None, primary_key=True)
+    template: str = Field(max_length=64)
+    #: The mark that starts a placeholder: `<mark><footer key>@@` in the texts below.
+    mark: str = Field(max_length=32)
+    subject: str = Field(max_length=300)
+    text_body: str = Field(sa_column=Column(Text, nullable=False))
+    html_body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)

@@ -25,6 +25,24 @@ class PolicyVersion(SQLModel, table=True):
     published_at: datetime = Field(default_factory=utcnow)
 
 
+class PolicyNoticeRun(SQLModel, table=True):
+    """A version's notice to the policy-updates list: recorded when it is published, fanned
+    out into the outbox by the mail worker in ranges of user ids (resumable, idempotent)."""
+
+    __tablename__ = "policy_notice_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    version_number: int = Field(unique=True)
+    since: int | None = None  #: the version the notice compares with
+    status: str = Field(default="pending", max_length=16)  # pending | done
+    #: Every user id up to this one has been offered the notice.
+    done_through: int = 0
+    audience: int = 0  #: people on the list when the version was published
+    body_id: int | None = Field(default=None, foreign_key="outbox_body.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
 class PolicyAcknowledgement(SQLModel, table=True):
     """A person saying they have seen a version of the policy."""
 

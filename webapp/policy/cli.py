@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 from .. import db
 from ..cli import after_upgrade
 from ..models import utcnow
-from . import service
+from . import notices, service
 
 policy_cli = AppGroup("policy", help="The privacy policy.")
 
@@ -56,22 +56,25 @@ def publish(file: Path, effective: datetime, summary: str) -> None:
                 effective_on=effective.date(),
                 today=now.date(),
                 now=now,
-                on_batch=on_batch,
             )
             if not result.ok:
                 session.rollback()
                 raise click.ClickException(
                     "nothing was published:\n" + "\n".join(f"  {m}" for m in result.errors.values())
                 )
+        # Queued here and now, so the command ends with every notice in the outbox (a running
+        # mail worker would otherwise do it; either way nobody is queued twice).
+        queued = notices.fan_out_pending(on_batch=on_batch)
     assert result.version is not None
     click.echo(
         f"published version {result.version.number}, effective {result.version.effective_on}; "
-        f"{result.notices} notices queued"
+        f"{queued} notices queued"
     )
 
 
 def init_app(app: Flask) -> None:
     """Add the `policy` commands; load version 1 after every `db upgrade` and `dev seed`."""
     app.cli.add_command(policy_cli)
+    notices.init_app(app)
     if load_first_version not in after_upgrade:
         after_upgrade.append(load_first_version)

@@ -7,7 +7,7 @@ a clock here), so the same rules serve the pages, the command, the staff page an
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -199,7 +199,7 @@ def compare(db: Session, old: object, new: object) -> Comparison:
 
 @dataclass
 class Published:
-    """What publishing did: the new version and how many notices were queued, or the errors."""
+    """What publishing did: the new version and how many people its notice goes to, or the errors."""
 
     version: PolicyVersion | None = None
     notices: int = 0
@@ -218,14 +218,13 @@ def publish(
     effective_on: date | None,
     today: date,
     now: datetime,
-    on_batch: Callable[[int, int], None] | None = None,
-    in_background: bool = False,
 ) -> Published:
-    """Add the next version and queue its notice to everyone on the policy-updates list.
+    """Add the next version and record its notice to everyone on the policy-updates list.
 
-    Nothing is written when any input is refused. The caller commits (version and notices in
-    one transaction, so a notice can never announce a version that was not stored). With
-    `in_background` the notices are only started here, and the mail worker fans them out.
+    Nothing is written when any input is refused. The caller commits (version and the record
+    of its notice in one transaction, so a notice can never announce a version that was not
+    stored, nor a stored version go unannounced); the mail worker then queues and sends the
+    notices (`notices.fan_out_pending`).
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     summary = summary.replace("\r\n", "\n").replace("\r", "\n")
@@ -250,12 +249,8 @@ def publish(
     except IntegrityError:
         return Published(errors={"text": "Another version was published just now. Try again."})
     _changed()
-    since = previous.number if previous else None
-    if in_background:
-        notices.start_notices(db, new, since)
-        return Published(version=new)
-    count = notices.queue_notices(db, new, since=since, today=today, on_batch=on_batch)
-    return Published(version=new, notices=count)
+    notices.start_notices(db, new, previous.number if previous else None, today=today)
+    return Published(version=new, notices=notices.progress(db, new.number).audience)
 
 
 def refusals(

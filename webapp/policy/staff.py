@@ -53,7 +53,6 @@ def publish():
         effective_on=service.parse_date(form.get("effective_on")),
         today=today(),
         now=utcnow(),
-        in_background=True,
     )
     if not result.ok:
         session.rollback()

@@ -24,7 +24,7 @@ def home():
 def healthz():
     """200 when the database answers, 503 when it does not (for load balancers)."""
     try:
-        with db.engine().connect() as connection:
+        with db.reading_engine().connect() as connection:  # SELECT 1, no BEGIN/ROLLBACK
             connection.execute(text("SELECT 1"))
     except DatabaseUnavailable:
         return {"status": "unavailable", "database": "down"}, 503

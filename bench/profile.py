@@ -1,0 +1,125 @@
+"""Per-request cost of a page, in-process: Python function calls, CPU time, round trips.
+
+`python -m bench.profile [--postgres URL] [--requests N] [PATH ...]` signs a person in by
+starting a session row directly (no provider), warms each page, then measures N requests with
+cProfile (calls) and without it (CPU time per request), then counts what the database driver
+sends for one more. Call counts do not move with the machine's load and CPU time moves far less
+than wall-clock throughput, so these compare request paths between commits on a busy machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlmodel import Session
+
+from webapp.db import counting_round_trips
+
+PAGES = ["/account", "/account/profile", "/privacy"]
+
+
+def _app(database_url: str):
+    from webapp import create_app
+    from webapp.cli import upgrade_database
+
+    app = create_app(
+        {
+            "SENTRO_ENV": "testing",
+            "SECRET_KEY": "profile-" + "x" * 40,
+            "DATABASE_URL": database_url,
+            "OIDC_ISSUER": "http://127.0.0.1:9",
+            "OIDC_CLIENT_ID": "profile",
+            "OIDC_CLIENT_SECRET": "profile",
+            "SMTP_URL": "smtp://127.0.0.1:9",
+            "BASE_URL": "http://localhost",
+        }
+    )
+    with app.app_context():
+        upgrade_database()
+    return app
+
+
+def _signed_in_client(app):
+    from webapp.auth import current, sessions
+    from webapp.models import User, utcnow
+
+    engine = app.extensions["sentro.engine"]
+    with Session(engine, expire_on_commit=False) as db:
+        user = User(
+            issuer="http://127.0.0.1:9",
+            subject=f"profile-{uuid.uuid4()}",
+            email="profile@example.test",
+            name="Pro File",
+        )
+        db.add(user)
+        db.flush()
+        now = utcnow()
+        with app.app_context():
+            limits = sessions.Lifetimes.from_config(app.config)
+            reference, _row = sessions.start(db, user, now=now, lifetimes=limits, staff=False)
+        db.commit()
+    client = app.test_client()
+    with client.session_transaction() as cookie:
+        cookie[current.REFERENCE] = reference
+    return client
+
+
+def measure(app, client, path: str, requests: int) -> dict[str, float]:
+    """Calls and CPU microseconds per request for `path`, and one request's round trips."""
+    for _ in range(3):
+        assert client.get(path).status_code == 200, path
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(requests):
+        client.get(path)
+    profile.disable()
+    calls = pstats.Stats(profile).total_calls / requests  # type: ignore[attr-defined]
+    start = time.process_time()
+    for _ in range(requests):
+        client.get(path)
+    cpu_us = (time.process_time() - start) / requests * 1e6
+    with counting_round_trips(app.extensions["sentro.engine"]) as trips:
+        client.get(path)
+    return {
+        "calls": calls,
+        "cpu_us": cpu_us,
+        "trips": len(trips),
+        "what": " | ".join(repr(t[:30]) for t in trips),
+    }
+
+
+def main() -> None:
+    """Print one line per page."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", help="a PostgreSQL URL (migrated; one person is added)")
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--dump", help="write the cProfile stats of the first page here")
+    parser.add_argument("paths", nargs="*", default=PAGES)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.postgres or f"sqlite:///{Path(tmp) / 'profile.db'}"
+        app = _app(url)
+        client = _signed_in_client(app)
+        for path in args.paths:
+            r = measure(app, client, path, args.requests)
+            print(
+                f"{path:24} {r['calls']:7.0f} calls  {r['cpu_us']:7.0f} µs CPU  "
+                f"{r['trips']} round trips ({r['what']})"
+            )
+        if args.dump:
+            profile = cProfile.Profile()
+            profile.enable()
+            for _ in range(args.requests):
+                client.get(args.paths[0])
+            profile.disable()
+            profile.dump_stats(args.dump)
+
+
+if __name__ == "__main__":
+    main()
