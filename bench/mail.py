@@ -96,7 +96,8 @@ def compare(database_url: str, label: str, count: int) -> Comparison:
     from webapp import db
     from webapp.cli import upgrade_database
     from webapp.mail.cli import deliver_until_idle
-    from webapp.mail.delivery import outbox, to_email
+    from webapp.mail.delivery import outbox
+    from webapp.mail.smtp import to_email
     from webapp.models import OutboxMessage
 
     port = servers.free_port()

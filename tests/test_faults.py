@@ -21,7 +21,8 @@ from sqlalchemy.exc import OperationalError
 
 from tests.fake_provider import GARBAGE, ID_TOKEN_FAULTS, fake_provider
 from tests.helpers import Catcher, free_port
-from webapp.mail.delivery import SmtpServer, deliver_due, outbox
+from webapp.mail.delivery import deliver_due, outbox
+from webapp.mail.smtp import SmtpServer
 from webapp.models import SignIn, User, utcnow
 
 # --- helpers ---------------------------------------------------------------------------

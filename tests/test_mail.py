@@ -10,7 +10,8 @@ from sqlmodel import select
 from webapp import create_app
 from webapp import db as database
 from webapp.mail import queue_email
-from webapp.mail.delivery import SmtpServer, backoff, deliver_due
+from webapp.mail.delivery import backoff, deliver_due
+from webapp.mail.smtp import SmtpServer
 from webapp.models import OutboxMessage, utcnow
 
 

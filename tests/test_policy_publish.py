@@ -240,7 +240,7 @@ def fake_list_extras(user_id: int, list_id: str | None):
 
 
 def test_notices_match_what_queue_email_would_send_each_person(app, db, monkeypatch):
-    from webapp.mail.delivery import to_email
+    from webapp.mail.smtp import to_email
 
     monkeypatch.setattr(mail, "_list_extras", fake_list_extras)
     load_v1(app)
@@ -332,7 +332,7 @@ def test_a_template_that_transforms_the_footer_is_rendered_per_person(app, db, m
 def test_without_a_list_extras_hook_notices_have_no_footer_and_no_list_headers(
     app, db, monkeypatch
 ):
-    from webapp.mail.delivery import to_email
+    from webapp.mail.smtp import to_email
 
     monkeypatch.setattr(mail, "_list_extras", None)
     load_v1(app)

@@ -12,8 +12,9 @@ from flask.cli import AppGroup
 from .. import db
 from ..db import DatabaseUnavailable
 from . import purge  # noqa: F401 - registers the outbox's `privacy purge` step
-from .delivery import DeliveryReport, SmtpServer, deliver_due, worker_name
+from .delivery import DeliveryReport, deliver_due, worker_name
 from .service import before_delivery
+from .smtp import SmtpServer
 
 mail_cli = AppGroup("mail", help="Deliver and send email.")
 

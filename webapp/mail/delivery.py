@@ -19,10 +19,8 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
-from urllib.parse import unquote, urlsplit
+from datetime import datetime, timedelta
+from email.utils import parseaddr
 
 from flask import current_app, has_app_context
 from sqlalchemy import and_, bindparam, or_, select, update
@@ -30,51 +28,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..models import OutboxBody, OutboxMessage, utcnow
 from . import shared
+from .smtp import SmtpServer, to_email
 
 log = logging.getLogger(__name__)
 outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 MAX_ATTEMPTS = 12  # about 2 days of backoff before a message is given up as failed
 LEASE = timedelta(minutes=10)
-
-
-@dataclass(frozen=True)
-class SmtpServer:
-    """Where to deliver: parsed from SMTP_URL (`smtp://user:pass@host:port`, `smtps://` for TLS)."""
-
-    host: str
-    port: int
-    username: str = ""
-    password: str = ""
-    tls: bool = False
-    starttls: bool = False
-
-    @classmethod
-    def from_url(cls, url: str) -> SmtpServer:
-        parts = urlsplit(url)
-        if parts.scheme not in {"smtp", "smtps", "smtp+starttls"} or not parts.hostname:
-            raise ValueError("SMTP_URL must look like smtp://user:pass@host:port")
-        tls = parts.scheme == "smtps"
-        return cls(
-            host=parts.hostname,
-            port=parts.port or (465 if tls else 25),
-            username=unquote(parts.username or ""),
-            password=unquote(parts.password or ""),
-            tls=tls,
-            starttls=parts.scheme == "smtp+starttls",
-        )
-
-    def connect(self, timeout: float = 20) -> smtplib.SMTP:
-        """An open, authenticated SMTP connection."""
-        if self.tls:
-            connection: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=timeout)
-        else:
-            connection = smtplib.SMTP(self.host, self.port, timeout=timeout)
-            if self.starttls:
-                connection.starttls()
-        if self.username:
-            connection.login(self.username, self.password)
-        return connection
 
 
 @dataclass
@@ -136,28 +96,6 @@ def claim(engine: Engine, worker: str, *, limit: int, now: datetime) -> list[Out
         ).all()
     messages = [OutboxMessage.model_validate(dict(row._mapping)) for row in rows]
     return sorted(messages, key=lambda m: m.id or 0)
-
-
-def to_email(
-    message: OutboxMessage, mail_from: str, body: OutboxBody | None = None
-) -> EmailMessage:
-    """The MIME message for an outbox row (with its shared body, when it has one)."""
-    headers, text, html = message.headers, message.text_body, message.html_body
-    if body is not None:
-        extra, text, html = shared.personalise(body, message.user_id, message.list_id)
-        headers = {**headers, **extra}
-    email = EmailMessage()
-    email["From"] = mail_from
-    email["To"] = message.to_addr
-    email["Subject"] = message.subject
-    email["Date"] = format_datetime(message.created_at.astimezone(UTC))
-    email["Message-ID"] = message.message_id
-    for name, value in headers.items():
-        email[name] = value
-    email.set_content(text)
-    if html:
-        email.add_alternative(html, subtype="html")
-    return email
 
 
 def _finish(connection: Connection, message: OutboxMessage, worker: str, **values) -> None:
