@@ -141,6 +141,9 @@ def test_no_cookie_holds_a_personal_value(client, provider_url, db):
     client.get("/account/email-preferences")
     client.get("/account/security")
     cookies_now()
+    client.post("/account/profile/email", data={"email": "ana.new-address@example.com"})
+    cookies_now()  # a flash about the new address is waiting
+    client.get("/account/profile")
     user = db.exec(select(User).where(User.subject == "ana-sub-7731")).one()
     [row] = rows(db, user_id=user.id)
     client.post("/logout")
@@ -149,6 +152,7 @@ def test_no_cookie_holds_a_personal_value(client, provider_url, db):
     agent = f"Werkzeug/{version('werkzeug')}"
     personal = [
         email,
+        "ana.new-address@example.com",
         name,
         "ana-sub-7731",
         "127.0.0.1",

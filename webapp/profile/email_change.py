@@ -109,7 +109,8 @@ def request_email_change(
     return Outcome(
         True,
         values={"email": new_email},
-        message=f"We've sent a link to {new_email}. Your contact email changes when you follow it.",
+        # No address in the notice: it may travel in the session cookie as a flash message.
+        message="We've sent a link to the new address. Your contact email changes when you follow it.",
     )
 
 
