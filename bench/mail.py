@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import smtplib
-import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -153,21 +152,8 @@ def two_workers(postgres_url: str, count: int, provider_url: str) -> Campaign:
         env = servers.site_env(
             database_url, provider_url, "http://127.0.0.1:1", f"smtp://127.0.0.1:{port}"
         )
-        started = time.perf_counter()
-        workers = [
-            subprocess.Popen(
-                [str(servers.VENV_BIN / "flask"), "--app", "webapp", "mail", "send-queued"],
-                env=env,
-                cwd=servers.ROOT,
-                stdout=subprocess.DEVNULL,
-            )
-            for _ in range(2)
-        ]
-        for worker in workers:
-            worker.wait()
-        seconds = time.perf_counter() - started
-        time.sleep(0.5)  # let the catcher write the last lines
-        ids = [line.split("\t")[1] for line in Path(received_file).read_text().splitlines()]
+        seconds = servers.send_queued_in_parallel(env)
+        ids = servers.received_ids(Path(received_file))
         with app.app_context():
             sent = (
                 db.session()

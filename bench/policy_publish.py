@@ -141,21 +141,8 @@ def deliver_sample(url: str, sample: int) -> dict:
         {"SECRET_KEY": SECRET, "SENTRO_ENV": "testing", "SMTP_URL": f"smtp://127.0.0.1:{port}"}
     )
     with servers.catcher(port, received):
-        started = time.perf_counter()
-        workers = [
-            subprocess.Popen(
-                [str(servers.VENV_BIN / "flask"), "--app", "webapp", "mail", "send-queued"],
-                env=env,
-                cwd=servers.ROOT,
-                stdout=subprocess.DEVNULL,
-            )
-            for _ in range(2)
-        ]
-        for worker in workers:
-            worker.wait()
-        seconds = time.perf_counter() - started
-        time.sleep(0.5)
-        ids = received.read_text().split()
+        seconds = servers.send_queued_in_parallel(env)
+        ids = servers.received_ids(received)
     with engine.connect() as connection:
         sent = connection.execute(
             text("SELECT count(*) FROM outbox_message WHERE status = 'sent'")

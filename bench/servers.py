@@ -195,6 +195,30 @@ def save_once(site: str, cookie: str, csrf: str, values: dict[str, str]) -> str:
     return seen()
 
 
+def received_ids(path: Path) -> list[str]:
+    """The Message-IDs the catcher recorded, one per message received (repeats kept)."""
+    return [line.split("\t")[1] for line in path.read_text().splitlines() if line]
+
+
+def send_queued_in_parallel(env: dict[str, str], workers: int = 2) -> float:
+    """Run `mail send-queued` in `workers` processes at once; the seconds until all are done."""
+    started = time.perf_counter()
+    processes = [
+        subprocess.Popen(
+            [str(VENV_BIN / "flask"), "--app", "webapp", "mail", "send-queued"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
+    for process in processes:
+        process.wait()
+    seconds = time.perf_counter() - started
+    time.sleep(0.5)  # let the catcher write the last lines
+    return seconds
+
+
 @contextmanager
 def catcher(port: int, path: Path) -> Iterator[Path]:
     """The recording SMTP server (bench/catcher.py) as its own process."""
