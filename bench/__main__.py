@@ -133,12 +133,12 @@ def main() -> None:
     def log(message: str) -> None:
         print(f"[{time.monotonic() - started:5.0f}s] {message}", file=sys.stderr, flush=True)
 
-    from oidc_provider_mock import run_server_in_thread
+    from webapp.dev.provider import run_provider
 
     lines: list[str] = []
     comparisons = []
     campaign = None
-    with run_server_in_thread(port=0) as provider:
+    with run_provider(port=0) as provider:
         provider_url = f"http://localhost:{provider.server_port}"
         databases = [("SQLite", servers.fresh_sqlite("bench.sqlite3"))]
         if args.postgres:

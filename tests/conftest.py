@@ -20,13 +20,13 @@ import psycopg
 import pytest
 import requests
 from hypothesis import settings as hypothesis_settings
-from oidc_provider_mock import run_server_in_thread
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from tests.helpers import Catcher, smtp_server
 from webapp import create_app
 from webapp.db import counting_statements, make_engine
+from webapp.dev.provider import run_provider
 from webapp.models import User, metadata
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -44,7 +44,7 @@ if os.environ.get("CI"):
 @pytest.fixture(scope="session")
 def provider_url() -> Iterator[str]:
     """oidc-provider-mock on a loopback thread; its URL is the issuer."""
-    with run_server_in_thread(port=0) as server:
+    with run_provider(port=0) as server:
         yield f"http://localhost:{server.server_port}"
 
 

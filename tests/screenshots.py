@@ -14,14 +14,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from oidc_provider_mock import run_server_in_thread
-
 from tests import routes
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, sign_in_with_browser
 from tests.conftest import settings, sign_in
 from tests.helpers import free_port, live_server
 from tests.populate import CUSTOMER, STAFF, populate_site
 from webapp import create_app
+from webapp.dev.provider import run_provider
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
@@ -70,7 +69,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     for old in OUT.glob("*.png"):
         old.unlink()
-    with tempfile.TemporaryDirectory() as tmp, run_server_in_thread(port=0) as provider:
+    with tempfile.TemporaryDirectory() as tmp, run_provider(port=0) as provider:
         provider_url = f"http://localhost:{provider.server_port}"
         port = free_port()
         config = {

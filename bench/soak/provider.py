@@ -6,14 +6,14 @@ import signal
 import sys
 import threading
 
-from oidc_provider_mock import run_server_in_thread
+from webapp.dev.provider import run_provider
 
 
 def main() -> None:
     """Serve oidc-provider-mock on loopback until SIGTERM."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with run_server_in_thread(port=int(sys.argv[1])):
+    with run_provider(port=int(sys.argv[1])):
         print("ready", flush=True)
         stop.wait()
 

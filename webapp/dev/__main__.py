@@ -14,7 +14,9 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Mailbox
-from oidc_provider_mock import User, run_server_in_thread
+from oidc_provider_mock import User
+
+from .provider import run_provider
 
 SITE_PORT = int(os.environ.get("PORT", "5000"))
 PROVIDER_PORT = int(os.environ.get("DEV_PROVIDER_PORT", "5001"))
@@ -72,7 +74,7 @@ def main() -> None:
                 stop.wait(1)
 
     threading.Thread(target=deliver_forever, name="mail-worker", daemon=True).start()
-    with run_server_in_thread(port=PROVIDER_PORT, user_claims=DEMO_USERS):
+    with run_provider(port=PROVIDER_PORT, user_claims=DEMO_USERS):
         print(
             f"""
   Sentro account is running.
