@@ -185,3 +185,14 @@ def test_memory_storage_is_per_process(config):
     """The control: without a shared storage each process counts alone."""
     first, second = _two_processes(config, "memory://")
     assert 429 not in first + second
+
+
+def test_only_views_that_declare_a_limit_do_limiter_work(app, client):
+    # Every limit is a decorator on its view; no request pays for a pass that finds none.
+    from webapp.security import limiter
+
+    assert limiter._check_request_limit not in app.before_request_funcs.get(None, [])
+    assert not limiter.limit_manager.default_limits
+    assert not limiter.limit_manager.application_limits
+    statuses = [client.get("/login").status_code for _ in range(21)]
+    assert statuses[:20] == [302] * 20 and statuses[20] == 429  # the view's own limit holds

@@ -55,6 +55,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = DatabaseId
     _login(app)
     _blueprints(app)
+    security.limit_only_where_declared(app)
     _commands(app)
     _templates(app)
     return app

@@ -103,5 +103,29 @@ def init_app(app: Flask) -> None:
         return response
 
 
+def limit_only_where_declared(app: Flask) -> bool:
+    """Leave rate limiting to the views that declare a limit; others do no limiter work.
+
+    Every limit of this site is a decorator on its view (`@limiter.limit`, `@limiter.shared_limit`),
+    and a decorated view checks its own limits when it runs. Flask-Limiter also checks every
+    request in a `before_request` pass, for default, application, blueprint and meta limits:
+    this site has none, so that pass found nothing to check and cost about 4 % of a page. Called
+    once every blueprint is registered; should such a limit ever be configured, the pass stays.
+    Returns whether the pass was removed.
+    """
+    manager = limiter.limit_manager
+    configured = (
+        manager.default_limits,
+        manager.application_limits,
+        manager._blueprint_limits,  # no public reader: blueprints decorated with a limit
+        app.config.get("RATELIMIT_META"),
+    )
+    if any(configured):
+        return False
+    passes = app.before_request_funcs.get(None, [])
+    passes[:] = [f for f in passes if f != limiter._check_request_limit]
+    return True
+
+
 def _csp_text(policy: dict[str, str]) -> str:
     return "; ".join(f"{k} {v}" for k, v in policy.items())
