@@ -186,6 +186,58 @@ def test_the_number_of_statements_does_not_grow_with_the_rows(app, db, count_que
     assert len(large) == len(exported_tables)  # one statement per table
 
 
+def test_the_streamed_json_is_the_whole_export_written_at_once(app, db, two_people):
+    """Records are encoded a batch at a time; the download is still exactly the whole's JSON."""
+    from webapp.models import User
+
+    (alpha, _), _ = two_people
+    at = utcnow()
+    db.execute(
+        insert(SignIn),
+        [
+            {
+                "user_id": alpha,
+                "at": at - timedelta(seconds=n, microseconds=n % 2),
+                "ip": f"198.51.100.{n}",
+                "user_agent": f"Navigateur Ünïcode \u2014 🦜 {n}",
+            }
+            for n in range(3 * service.RECORDS_PER_PIECE + 1)  # three full batches and one row
+        ],
+    )
+    db.commit()
+    with app.app_context():
+        user = db.get(User, alpha)
+        now = utcnow()
+        streamed = b"".join(service.export_json(service.build_export(db, user, now=now)))
+        export = service.build_export(db, user, now=now)
+        whole = {
+            "schema": service.SCHEMA_URL,
+            "version": service.SCHEMA_VERSION,
+            "generated_at": now,
+            "person": export.person,
+            "categories": [
+                {
+                    "name": c.name,
+                    "table": c.table,
+                    "purpose": c.purpose,
+                    "recipients": list(c.recipients),
+                    "retention": c.retention,
+                    "fields": c.fields,
+                    "records": list(c.records),
+                }
+                for c in export.categories
+            ],
+        }
+    expected = json.dumps(
+        whole, default=service.json_value, ensure_ascii=False, separators=(",", ":")
+    )
+    assert streamed == (expected + "\n").encode()
+    sign_ins = next(c for c in whole["categories"] if c["table"] == "sign_in")["records"]
+    assert {f"198.51.100.{n}" for n in range(3 * service.RECORDS_PER_PIECE + 1)} <= {
+        r["ip"] for r in sign_ins
+    }
+
+
 def test_a_table_can_hide_rows_from_the_export_until_they_may_be_shown(
     app, db, person, monkeypatch
 ):
