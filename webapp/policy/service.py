@@ -83,6 +83,40 @@ class TimelineCache:
         return entry[2]
 
 
+@dataclass(frozen=True)
+class Shown:
+    """A version as its page shows it: number, date, title and body rendered to safe HTML."""
+
+    number: int
+    effective_on: date
+    title: str
+    body: Markup
+
+
+class PageCache:
+    """A process's rendered versions: a version's text never changes once published, so the
+    page of the version in effect costs no query and no Markdown after its first request."""
+
+    def __init__(self, limit: int = 32) -> None:
+        self.limit = limit
+        self._pages: dict[tuple[int, int], Shown] = {}
+
+    def get(self, db: Session, number: int) -> Shown | None:
+        """The version with this number, rendered; None if there is none."""
+        key = (_generation, number)  # a publication here starts afresh
+        found = self._pages.get(key)
+        if found is None:
+            row = version(db, number)
+            if row is None:
+                return None
+            title, body = title_and_body(row.text)
+            found = Shown(row.number, row.effective_on, title, markdown.render(body))
+            if len(self._pages) >= self.limit:
+                self._pages.clear()
+            self._pages[key] = found
+        return found
+
+
 def _changed() -> None:
     global _generation
     _generation += 1

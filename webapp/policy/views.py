@@ -15,11 +15,13 @@ from . import service
 
 bp = Blueprint("policy", __name__, url_prefix="/privacy")
 CACHE = "sentro.policy.timeline"
+PAGES = "sentro.policy.pages"
 
 
 @bp.record_once
 def _install(state) -> None:
     state.app.extensions[CACHE] = service.TimelineCache()
+    state.app.extensions[PAGES] = service.PageCache()
 
 
 def today() -> date:
@@ -43,16 +45,17 @@ def policy_banner() -> service.Banner | None:
 @bp.get("")
 def current():
     """The version in effect, its number and date, and word of any upcoming version."""
-    on = today()
-    version = service.version_in_effect(db.session(), on)
-    if version is None:
+    dated = timeline()  # the banner's timeline: page and banner agree on the version
+    in_effect = service.in_effect(dated, today())
+    shown = in_effect and current_app.extensions[PAGES].get(db.session(), in_effect.number)
+    if not shown:
         abort(404)
-    upcoming = [v for v in timeline() if v.number > version.number]
+    upcoming = [v for v in dated if v.number > shown.number]
     return render_template(
         "policy/current.html",
-        version=version,
-        title=service.title_and_body(version.text)[0],
-        body=service.rendered(version.text),
+        version=shown,
+        title=shown.title,
+        body=shown.body,
         upcoming=upcoming[-1] if upcoming else None,
     )
 
