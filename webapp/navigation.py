@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from flask import Flask, current_app, request, url_for
 from markupsafe import Markup
@@ -179,8 +180,12 @@ def layout_url(endpoint: str, **values: str) -> str:
     but the script root); a URL with a person's or a page's values goes through `url_for`.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return _layout_url(app, endpoint, **values)
+
+
+def _layout_url(app: Flask, endpoint: str, **values: str) -> str:
     cache = app.extensions.setdefault("sentro.layout_urls", {})
-    key = (request.script_root, endpoint, *sorted(values.items()))
+    key = (request.script_root, endpoint, *values.items())
     found = cache.get(key)
     if found is None:
         found = cache[key] = url_for(endpoint, **values)
@@ -207,7 +212,8 @@ def section_nav(staff: bool, endpoint: str | None, label: str) -> Markup:
 
 def init_app(app: Flask) -> None:
     """Expose the navigation, its sections, footer links, layout URLs and section list."""
-    app.jinja_env.globals["layout_url"] = layout_url
+    # Bound to this app: a page builds about twenty of these, none through `current_app`.
+    app.jinja_env.globals["layout_url"] = partial(_layout_url, app)
     app.jinja_env.globals["section_nav"] = section_nav
     app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.globals["nav_sections"] = sections

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFProtect, generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 csrf = CSRFProtect()
@@ -47,6 +47,7 @@ def init_app(app: Flask) -> None:
             "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1}
         )
     csrf.init_app(app)
+    app.jinja_env.globals["csrf_token"] = csrf_token
     limiter.init_app(app)
 
     issuer = app.config.get("OIDC_ISSUER") or ""
@@ -91,16 +92,26 @@ def init_app(app: Flask) -> None:
                 widened[directive] = f"{widened.get(directive, '')} {sources}".strip()
             csp = _csp_text(widened)
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", csp)
-        for name, value in fixed:
-            headers.setdefault(name, value)
+        present = {name.lower() for name, _value in headers}  # a view's own header wins
+        wanted = [("Content-Security-Policy", csp), *fixed]
         if request.is_secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-        headers.add("Vary", "HX-Request")
+            wanted.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
         if request.endpoint != "static":
-            headers.setdefault("Cache-Control", "no-store")
+            wanted.append(("Cache-Control", "no-store"))
+        headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
+        headers.add("Vary", "HX-Request")
         headers["X-Request-Id"] = g.get("request_id", "")
         return response
+
+
+def csrf_token() -> str:
+    """The page's CSRF token (templates' `csrf_token()`): signed once a request, then reused.
+
+    Flask-WTF's `generate_csrf` keeps the token in `g.csrf_token` already but reads its settings
+    and the cookie session again on each call; a page asks for it in several forms.
+    """
+    token = g.get("csrf_token")
+    return token if token is not None else generate_csrf()
 
 
 def limit_only_where_declared(app: Flask) -> bool:

@@ -25,7 +25,8 @@ def home():
         if state.choices.get(p.id) is None and not state.refused_by_gpc(p.id)
     ]
     # The policy version to acknowledge is the layout's `policy_banner()`: the template asks it.
-    status = service.account_status(db.session(), current_user.id, unchosen=unchosen)
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    status = service.account_status(db.session(), user.id, unchosen=unchosen)
     return render_template(
-        "account/home.html", user=current_user, status=status, closure_labels=STATUS_LABELS
+        "account/home.html", user=user, status=status, closure_labels=STATUS_LABELS
     )
