@@ -48,6 +48,7 @@ def init_app(app: Flask) -> None:
         )
     csrf.init_app(app)
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.context_processor(lambda: {"csrf_token": csrf_token})  # after Flask-WTF's: this wins
     limiter.init_app(app)
 
     issuer = app.config.get("OIDC_ISSUER") or ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import db
@@ -39,7 +39,9 @@ def policy_banner() -> service.Banner | None:
     """The banner for the signed-in person, if a newer version is in effect than they saw."""
     if not current_user.is_authenticated:
         return None
-    return service.banner(current_user, timeline(), today())
+    if "policy_banner" not in g:  # the layout and /account's list both ask
+        g.policy_banner = service.banner(current_user, timeline(), today())
+    return g.policy_banner
 
 
 @bp.get("")
