@@ -134,7 +134,8 @@ def account_status(
     """The person's open matters, read in one statement."""
     params = {"user_id": user_id, "now": now or utcnow()}
     found_email, found_closure, found_requests = None, None, []
-    for kind, id_, text, at, on, until in db.execute(STATUS, params):
+    # A Core statement: straight to the connection, past the ORM's execution layer.
+    for kind, id_, text, at, on, until in db.connection().execute(STATUS, params):
         if kind == "email":
             found_email = PendingEmail(text, _aware(at))
         elif kind == "closure":
