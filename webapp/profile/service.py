@@ -10,9 +10,10 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import Integer, String, bindparam, cast, literal, null, union_all, update
 from sqlmodel import Session, select
 
 from .. import audit
@@ -38,25 +39,94 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class SavedCard:
+    """A saved card as the page shows it: brand, last four digits, expiry."""
+
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+@dataclass(frozen=True)
+class WaitingEmail:
+    """An email change waiting for the new address to confirm it."""
+
+    new_email: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class ProfileFacts:
     """What the profile page shows beyond the `User` row."""
 
-    cards: list[PaymentCard]
-    pending: PendingEmailChange | None
+    cards: list[SavedCard]
+    pending: WaitingEmail | None
+
+
+@cache
+def _facts_statement(cards: bool, pending: bool):
+    """The columns the page shows, for the parameters `user_id` and `now`: one statement.
+
+    Built once per combination: the statement is the same for every person, only its
+    parameters differ. Rows are (kind, id, text, last4, month, year, at).
+    """
+    card = PaymentCard.__table__.c  # type: ignore[attr-defined]
+    email = PendingEmailChange.__table__.c  # type: ignore[attr-defined]
+    user_id = bindparam("user_id", type_=card.user_id.type)
+    parts = []
+    if pending:
+        latest = (
+            select(
+                literal("email", String(8)).label("kind"),
+                email.id.label("id"),
+                email.new_email.label("text"),
+                cast(null(), String(4)).label("last4"),
+                cast(null(), Integer).label("month"),
+                cast(null(), Integer).label("year"),
+                email.expires_at.label("at"),
+            )
+            .where(
+                email.user_id == user_id,
+                email.status == "pending",
+                email.expires_at > bindparam("now", type_=email.expires_at.type),
+            )
+            .order_by(email.id.desc())
+            .limit(1)
+        )
+        parts.append(latest.subquery().select())
+    if cards:
+        parts.append(
+            select(
+                literal("card", String(8)),
+                card.id,
+                card.brand,
+                card.last4,
+                card.exp_month,
+                card.exp_year,
+                cast(null(), email.expires_at.type),
+            ).where(card.user_id == user_id)
+        )
+    both = union_all(*parts) if len(parts) > 1 else parts[0]
+    return both.order_by(both.selected_columns[1])
 
 
 def profile_facts(
     db: Session, user: User, *, cards: bool = True, pending: bool = True
 ) -> ProfileFacts:
-    """The person's saved cards and pending email change, each queried only when asked for."""
-    found = (
-        db.exec(
-            select(PaymentCard).where(PaymentCard.user_id == user.id).order_by(PaymentCard.id)
-        ).all()
-        if cards
-        else []
-    )
-    return ProfileFacts(list(found), pending_change(db, user) if pending else None)
+    """The person's saved cards and pending email change, read only when asked for."""
+    if not (cards or pending):
+        return ProfileFacts([], None)
+    found_cards, found_email = [], None
+    params = {"user_id": user.id, "now": utcnow()} if pending else {"user_id": user.id}
+    for kind, _id, text, last4, month, year, at in db.execute(
+        _facts_statement(cards, pending), params
+    ):
+        if kind == "card":
+            found_cards.append(SavedCard(text, last4, month, year))
+        else:
+            found_email = WaitingEmail(text, at)
+    return ProfileFacts(found_cards, found_email)
 
 
 def pending_change(
