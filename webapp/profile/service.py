@@ -14,6 +14,7 @@ from functools import cache
 
 from flask import current_app
 from sqlalchemy import Integer, String, bindparam, cast, literal, null, union_all, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from .. import audit
@@ -179,14 +180,48 @@ def clean_group(group: str, values: dict[str, str], *, phone_region: str) -> Out
     return Outcome(not errors, errors, cleaned if not errors else values)
 
 
+@cache
+def _update_statement(columns: tuple[str, ...]):
+    """UPDATE of these `user` columns and the version, only while the version is the one read.
+
+    Built once per set of columns (a group has a handful): only the parameters differ per save.
+    A Core statement, so no ORM bulk-update pass looks for the row in the session to sync it.
+    """
+    c = User.__table__.c  # type: ignore[attr-defined]
+    return (
+        update(User.__table__)  # type: ignore[arg-type]
+        .where(
+            c.id == bindparam("user_id", type_=c.id.type),
+            c.profile_version == bindparam("read_version", type_=c.profile_version.type),
+        )
+        .values(
+            {
+                **{name: bindparam(f"new_{name}", type_=c[name].type) for name in columns},
+                "profile_version": bindparam("new_version", type_=c.profile_version.type),
+            }
+        )
+    )
+
+
 def write_profile(db: Session, user: User, changes: dict[str, object]) -> bool:
     """Apply `changes` only if nobody saved since `user` was read; bumps the version."""
+    version = user.profile_version + 1
     result = db.execute(
-        update(User)
-        .where(User.id == user.id, User.profile_version == user.profile_version)  # type: ignore[arg-type]
-        .values(**changes, profile_version=user.profile_version + 1)
+        _update_statement(tuple(changes)),
+        {
+            "user_id": user.id,
+            "read_version": user.profile_version,
+            "new_version": version,
+            **{f"new_{name}": value for name, value in changes.items()},
+        },
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    # The row now holds these values: so does `user`, without marking it changed.
+    for name, value in changes.items():
+        set_committed_value(user, name, value)
+    set_committed_value(user, "profile_version", version)
+    return True
 
 
 def _describe(user: User, group: str) -> str:
