@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from .. import db
 from ..auth import recent_login_required
 from ..models import User, utcnow
-from ..pages import htmx, page_or_fragment, see_other, wants_fragment
+from ..pages import htmx, see_other, wants_fragment
 from ..security import client_ip, limiter, person_or_ip
 from ..tokens import EMAIL_CHANGE, EMAIL_CHANGE_UNDO
 from . import email_change, forms, service
@@ -39,11 +39,18 @@ def _me() -> User:
     return current_user._get_current_object()  # type: ignore[attr-defined]
 
 
-def _render(group: str | None, *, editing: bool = False, status: int = 200, **context):
-    """The page, or only the group's region when htmx asked for it."""
+def _render(
+    group: str | None,
+    *,
+    editing: bool = False,
+    status: int = 200,
+    fragment: bool | None = None,
+    **context,
+):
+    """The page, or only the group's region when htmx asked for it (`fragment`, if known)."""
     user = _me()
-    target = f"field-{group}" if group else ""
-    fragment = bool(group) and wants_fragment(target)
+    if fragment is None:
+        fragment = bool(group) and wants_fragment(f"field-{group}")
     whole_page = not fragment and not editing  # the only one that lists cards
     facts = service.profile_facts(
         db.session(),
@@ -61,10 +68,11 @@ def _render(group: str | None, *, editing: bool = False, status: int = 200, **co
         "current_time": utcnow(),  #: shown beside the time zone, in it
         **context,
     }
-    if group is None:
-        return render_template("profile/show.html", **context), status
-    page = "profile/edit.html" if editing else "profile/show.html"
-    return page_or_fragment(page, f"profile/_{group}.html", target, status=status, **context)
+    if fragment:
+        template = f"profile/_{group}.html"
+    else:
+        template = "profile/edit.html" if editing else "profile/show.html"
+    return render_template(template, **context), status
 
 
 def _form_for(group: str, **context) -> dict:
@@ -129,7 +137,7 @@ def save(group: str):
 
 def _done(group: str, message: str):
     if wants_fragment(f"field-{group}"):
-        return _render(group, notice=message)
+        return _render(group, fragment=True, notice=message)
     flash(message, "success")
     return see_other(url_for("profile.show") + f"#field-{group}")
 
