@@ -8,6 +8,7 @@ key never breaks a link already sent.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
@@ -43,17 +44,26 @@ class ExpiredToken(BadToken):
         self.payload = payload
 
 
-def _keys() -> list[str]:
+def _keys() -> tuple[str, ...]:
     # itsdangerous signs with the last key and verifies with every one.
     config = current_app.config
-    return [*reversed(config["SECRET_KEY_FALLBACKS"]), config["SECRET_KEY"]]
+    return (*reversed(config["SECRET_KEY_FALLBACKS"]), config["SECRET_KEY"])
 
 
 def _serializer(purpose: Purpose) -> URLSafeSerializer | URLSafeTimedSerializer:
+    return _serializer_for(purpose, _keys())
+
+
+# Built once per purpose and set of keys, not per link: a serializer holds no state between
+# calls, and the one-click unsubscribe POST reads a token on every request.
+@lru_cache(maxsize=64)
+def _serializer_for(
+    purpose: Purpose, keys: tuple[str, ...]
+) -> URLSafeSerializer | URLSafeTimedSerializer:
     salt = f"sentro.{purpose.name}"
     if purpose.max_age_seconds is None:
-        return URLSafeSerializer(_keys(), salt=salt)
-    return URLSafeTimedSerializer(_keys(), salt=salt)
+        return URLSafeSerializer(list(keys), salt=salt)
+    return URLSafeTimedSerializer(list(keys), salt=salt)
 
 
 def make(purpose: Purpose, payload: Any) -> str:
