@@ -9,12 +9,26 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Boolean, Insert, Update, and_, bindparam, insert, update
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Engine,
+    Insert,
+    Select,
+    Update,
+    and_,
+    bindparam,
+    exists,
+    insert,
+    literal,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
+from ..db import IMMEDIATE
 from ..mail import queue_email
 from ..models import AuditEvent, Subscription, SubscriptionChange, User, utcnow
 from .links import PREFERENCE_LINK_DAYS, LockedList, mailing_list, preferences_url
@@ -178,10 +192,154 @@ def _change_statements(dialect: str) -> tuple[Update, Insert]:
     return to_default, away_from_default
 
 
-_statements: dict[str, tuple[Update, Insert]] = {}
+changes = SubscriptionChange.__table__  # type: ignore[attr-defined]
+audits = AuditEvent.__table__  # type: ignore[attr-defined]
 _STATUS = select(users.c.status).where(users.c.id == bindparam("uid"))
-_RECORD_CHANGE = insert(SubscriptionChange.__table__)  # type: ignore[attr-defined]
-_RECORD_AUDIT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
+_RECORD_CHANGE = insert(changes).values(
+    user_id=bindparam("uid"),
+    list_id=bindparam("lid"),
+    subscribed=bindparam("new_state"),
+    at=bindparam("now"),
+    via=bindparam("how"),
+)
+# The row audit.record would add; values are not recorded, so there is nothing to mask.
+_RECORD_AUDIT = insert(audits).values(
+    user_id=bindparam("uid"),
+    at=bindparam("now"),
+    actor=bindparam("by"),
+    actor_id=bindparam("by_id"),
+    action=bindparam("what"),
+    field=bindparam("lid"),
+    old_value="",
+    new_value="",
+    ip=bindparam("from_ip"),
+)
+
+
+def _in_one_statement(change: Update | Insert) -> Select:
+    """PostgreSQL: the change, its history row and its audit row as one statement.
+
+    Data-modifying WITH clauses run once, atomically, in one snapshot: the history and audit
+    rows are inserted only for a row the change returned, as the separate statements do, and
+    the answer says whether it changed and the account's status (for the unchanged case).
+    """
+    changed = change.cte("changed")
+    typed = {
+        "uid": bindparam("uid", type_=changes.c.user_id.type),
+        "lid": bindparam("lid", type_=changes.c.list_id.type),
+        "new_state": bindparam("new_state", type_=Boolean()),
+        "now": bindparam("now", type_=changes.c.at.type),
+        "how": bindparam("how", type_=changes.c.via.type),
+    }
+    history = insert(changes).from_select(
+        ["user_id", "list_id", "subscribed", "at", "via"],
+        select(
+            typed["uid"], typed["lid"], typed["new_state"], typed["now"], typed["how"]
+        ).select_from(changed),
+    )
+    audit = insert(audits).from_select(
+        ["user_id", "at", "actor", "actor_id", "action", "field", "old_value", "new_value", "ip"],
+        select(
+            typed["uid"],
+            typed["now"],
+            bindparam("by", type_=audits.c.actor.type),
+            bindparam("by_id", type_=audits.c.actor_id.type),
+            bindparam("what", type_=audits.c.action.type),
+            typed["lid"],
+            literal(""),
+            literal(""),
+            bindparam("from_ip", type_=audits.c.ip.type),
+        ).select_from(changed),
+    )
+    return select(
+        exists(select(changed.c.id)).label("changed"),
+        _STATUS.scalar_subquery().label("status"),
+    ).add_cte(history.cte("history"), audit.cte("audit"), changed)
+
+
+class _Statements(NamedTuple):
+    """One dialect's statements for a change: to the default, away from it, each as one."""
+
+    to_default: Update
+    away_from_default: Insert
+    to_default_at_once: Select | None
+    away_from_default_at_once: Select | None
+
+
+_statements: dict[str, _Statements] = {}
+
+
+def _statements_for(dialect: str) -> _Statements:
+    if dialect not in _statements:
+        to_default, away = _change_statements(dialect)
+        at_once = dialect == "postgresql"
+        _statements[dialect] = _Statements(
+            to_default,
+            away,
+            _in_one_statement(to_default) if at_once else None,
+            _in_one_statement(away) if at_once else None,
+        )
+    return _statements[dialect]
+
+
+def _change_to_make(list_id: str, subscribed: bool, via: str) -> tuple[MailingList, bool]:
+    """The list, and whether the choice is its default; raises for a change never allowed."""
+    found = mailing_list(list_id)
+    if found.transactional:
+        raise LockedList(found.id)
+    if via not in VIA:
+        raise ValueError(f"unknown way of changing a subscription: {via!r}")
+    if subscribed and via in LEAVE_ONLY:
+        raise NeedsSignIn(found.id)
+    return found, subscribed == found.default
+
+
+def _write(connection: Connection, to_default: bool, values: dict[str, Any]) -> Outcome:
+    """Run the change on `connection`, in its transaction; the caller commits or rolls back.
+
+    The write comes first and is conditional (only an open account, only a real change), so
+    concurrent requests cannot record one change twice, and SQLite takes its write lock at once
+    instead of failing to upgrade a read.
+    """
+    # Back to the default: only a stored opposite choice needs changing, no row is added.
+    statements = _statements_for(connection.dialect.name)
+    at_once = statements.to_default_at_once if to_default else statements.away_from_default_at_once
+    if at_once is not None:
+        changed, status = connection.execute(at_once, values).one()
+    else:
+        statement = statements.to_default if to_default else statements.away_from_default
+        changed = connection.execute(statement, values).first() is not None
+        if changed:
+            connection.execute(_RECORD_CHANGE, values)
+            connection.execute(_RECORD_AUDIT, values)
+        else:
+            status = connection.execute(_STATUS, values).scalar()
+    if changed:
+        return Outcome.CHANGED
+    return Outcome.UNCHANGED if status == "active" else Outcome.NO_ACCOUNT
+
+
+def _values(
+    found: MailingList,
+    user_id: int,
+    subscribed: bool,
+    via: str,
+    actor: str,
+    actor_id: int | None,
+    ip: str | None,
+) -> dict[str, Any]:
+    return {
+        "uid": user_id,
+        "lid": found.id,
+        "new_state": subscribed,
+        "now": utcnow(),
+        "how": via,
+        # Not named like audit_event's columns, which an INSERT reserves for its own values.
+        "by": actor,
+        "by_id": actor_id,
+        "what": "email-list.joined" if subscribed else "email-list.left",
+        "from_ip": ip,
+    }
 
 
 def set_subscription(
@@ -198,64 +356,49 @@ def set_subscription(
     """Put the person on or off a list; the choice, its history and the audit in one commit.
 
     Raises LockedList for a transactional list, UnknownList for an undeclared one, and
-    NeedsSignIn for a join through an emailed link (`via` in LEAVE_ONLY). The
-    write comes first and is conditional (only an open account, only a real change), so
-    concurrent requests cannot record one change twice, and SQLite takes its write lock
-    at once instead of failing to upgrade a read.
+    NeedsSignIn for a join through an emailed link (`via` in LEAVE_ONLY).
     """
-    found = mailing_list(list_id)
-    if found.transactional:
-        raise LockedList(found.id)
-    if via not in VIA:
-        raise ValueError(f"unknown way of changing a subscription: {via!r}")
-    if subscribed and via in LEAVE_ONLY:
-        raise NeedsSignIn(found.id)
-    now = utcnow()
-    dialect = db.get_bind().dialect.name
-    if dialect not in _statements:
-        _statements[dialect] = _change_statements(dialect)
-    to_default, away_from_default = _statements[dialect]
-    # Back to the default: only a stored opposite choice needs changing, no row is added.
-    statement = to_default if subscribed == found.default else away_from_default
-    values = {"uid": user_id, "lid": found.id, "new_state": subscribed, "now": now, "how": via}
-    # Core statements on the session's connection: this is the one-click hot path, and the
-    # ORM's unit of work would cost more than the three statements themselves.
-    connection = db.connection()
+    found, to_default = _change_to_make(list_id, subscribed, via)
+    values = _values(found, user_id, subscribed, via, actor, actor_id, ip)
+    # Core statements on the session's connection: the ORM's unit of work would cost more
+    # than the statements themselves.
     try:
-        if connection.execute(statement, values).first() is None:
-            status = connection.execute(_STATUS, {"uid": user_id}).scalar()
+        outcome = _write(db.connection(), to_default, values)
+        if outcome is Outcome.CHANGED:
+            db.commit()
+        else:
             db.rollback()
-            return Outcome.UNCHANGED if status == "active" else Outcome.NO_ACCOUNT
-        connection.execute(
-            _RECORD_CHANGE,
-            {
-                "user_id": user_id,
-                "list_id": found.id,
-                "subscribed": subscribed,
-                "at": now,
-                "via": via,
-            },
-        )
-        # The row audit.record would add; values are not recorded, so there is nothing to mask.
-        connection.execute(
-            _RECORD_AUDIT,
-            {
-                "user_id": user_id,
-                "at": now,
-                "actor": actor,
-                "actor_id": actor_id,
-                "action": "email-list.joined" if subscribed else "email-list.left",
-                "field": found.id,
-                "old_value": "",
-                "new_value": "",
-                "ip": ip,
-            },
-        )
-        db.commit()
     except BaseException:
         db.rollback()
         raise
-    return Outcome.CHANGED
+    return outcome
+
+
+def leave_by_link(engine: Engine, user_id: int, list_id: str, via: str) -> Outcome:
+    """Take the person off a list from an emailed link: `set_subscription` without a session.
+
+    The one-click unsubscribe POST's hot path: a connection of its own and no ORM session.
+    On PostgreSQL the change is one statement in autocommit, its own transaction and a
+    single round trip (no BEGIN, no COMMIT); on SQLite the statements run in one IMMEDIATE
+    transaction. Raises like `set_subscription`, and SQLAlchemyError when nothing was stored.
+    """
+    found, to_default = _change_to_make(list_id, False, via)
+    values = _values(found, user_id, False, via, "self", None, None)
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            return _write(connection, to_default, values)
+        connection.execution_options(**{IMMEDIATE: True})
+        try:
+            outcome = _write(connection, to_default, values)
+            if outcome is Outcome.CHANGED:
+                connection.commit()
+            else:
+                connection.rollback()
+        except BaseException:
+            connection.rollback()
+            raise
+        return outcome
 
 
 def masked_email(address: str) -> str:

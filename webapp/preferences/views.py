@@ -14,6 +14,7 @@ from ..mail.service import set_list_extras
 from ..pages import page_or_fragment, see_other, wants_fragment
 from ..security import client_ip, csrf, limiter
 from . import links, service
+from .lists import MailingList
 from .service import Outcome
 
 bp = Blueprint("preferences", __name__)
@@ -208,40 +209,62 @@ def new_link(token: str):
 # --- the unsubscribe link: List-Unsubscribe, and the footer of every list email ----------
 
 
+def _read_unsubscribe_link(token: str):
+    """((user id, list), None) for a good unsubscribe link; (None, the clear 4xx) otherwise."""
+    try:
+        return links.read_unsubscribe_token(token), None
+    except links.UnknownList:
+        return None, render_error(404, GONE_LIST)
+    except (tokens.BadToken, links.LockedList):
+        return None, render_error(400, BAD_LINK)
+
+
+@limiter.limit(LINK_PAGE_LIMIT)
+def _unsubscribe_page(token: str):
+    """The page behind the link: a button, and nothing changed yet (limited per address)."""
+    link, refused = _read_unsubscribe_link(token)
+    if link is None:
+        return refused
+    user_id, mailing_list = link
+    session = db.session()
+    if service.active_account(session, user_id) is None:
+        return render_template("preferences/no_list.html")
+    return render_template(
+        "preferences/unsubscribe.html",
+        token=token,
+        mailing_list=mailing_list,
+        subscribed=service.is_subscribed(session, user_id, mailing_list.id),
+        preferences_token=links.preferences_token(user_id),
+    )
+
+
+def _one_click_answer(mailing_list: MailingList, outcome: Outcome) -> str:
+    """The tiny page a mail program gets (it reads only the status): rendered once per app."""
+    answers = current_app.extensions.setdefault("sentro.one_click_answers", {})
+    key = (mailing_list.id, outcome)
+    if key not in answers or current_app.jinja_env.auto_reload:
+        # Without the layout's context (user, CSRF, nav): it depends on the list and outcome.
+        tiny = current_app.jinja_env.get_template("preferences/one_click.html")
+        answers[key] = tiny.render(mailing_list=mailing_list, outcome=outcome)
+    return answers[key]
+
+
 @bp.route("/email/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt  # RFC 8058: the mail program's POST carries no cookie and no CSRF token
-# Only the page is limited: mail providers send the one-click POST from a few addresses, and a
-# limit there would refuse real requests (RFC 8058 asks the POST to just work).
-@limiter.limit(LINK_PAGE_LIMIT, methods=["GET"])
 def unsubscribe(token: str):
     """GET shows a button and changes nothing; POST (one-click or the button) leaves the list."""
-    try:
-        user_id, mailing_list = links.read_unsubscribe_token(token)
-    except links.UnknownList:
-        return render_error(404, GONE_LIST)
-    except (tokens.BadToken, links.LockedList):
-        return render_error(400, BAD_LINK)
-
     if request.method == "GET":
-        session = db.session()
-        if service.active_account(session, user_id) is None:
-            return render_template("preferences/no_list.html")
-        return render_template(
-            "preferences/unsubscribe.html",
-            token=token,
-            mailing_list=mailing_list,
-            subscribed=service.is_subscribed(session, user_id, mailing_list.id),
-            preferences_token=links.preferences_token(user_id),
-        )
-
+        return _unsubscribe_page(token)
+    # Only the page is limited: mail providers send the one-click POST from a few addresses,
+    # and a limit there would refuse real requests (RFC 8058 asks the POST to just work).
+    link, refused = _read_unsubscribe_link(token)
+    if link is None:
+        return refused
+    user_id, mailing_list = link
     one_click = request.form.get("List-Unsubscribe") == ONE_CLICK
     try:
-        outcome = service.set_subscription(
-            db.session(),
-            user_id,
-            mailing_list.id,
-            False,
-            "one-click" if one_click else "email-link",
+        outcome = service.leave_by_link(
+            db.engine(), user_id, mailing_list.id, "one-click" if one_click else "email-link"
         )
     except SQLAlchemyError as exc:
         # Never say "done" for a change that was not stored: 503 makes the mail program retry.
@@ -249,9 +272,7 @@ def unsubscribe(token: str):
         body, status = render_error(503)
         return body, status, {"Retry-After": "30"}
     if one_click:
-        # A mail program reads only the status; skip the layout's context (user, CSRF, nav).
-        tiny = current_app.jinja_env.get_template("preferences/one_click.html")
-        return tiny.render(mailing_list=mailing_list, outcome=outcome)
+        return _one_click_answer(mailing_list, outcome)
     if outcome is Outcome.NO_ACCOUNT:
         return render_template("preferences/no_list.html")
     return render_template(
