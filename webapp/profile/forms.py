@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 import phonenumbers
 import pycountry
@@ -43,7 +43,7 @@ class Group:
     label: str
     fields: tuple[FieldSpec, ...]
 
-    @property
+    @cached_property
     def field_names(self) -> tuple[str, ...]:
         """The `User` columns this group edits."""
         return tuple(f.name for f in self.fields)

@@ -153,7 +153,11 @@ def group_values(user: User, group: str) -> dict[str, str]:
 
 def fingerprint(user: User, group: str) -> str:
     """A short digest of a group's stored values: the form carries it to detect a newer save."""
-    data = json.dumps(group_values(user, group), sort_keys=True, ensure_ascii=True)
+    return _digest(group_values(user, group))
+
+
+def _digest(values: dict[str, str]) -> str:
+    data = json.dumps(values, sort_keys=True, ensure_ascii=True)
     return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
@@ -253,9 +257,9 @@ def update_group(
     outcome = clean_group(group, values, phone_region=current_app.config["PHONE_DEFAULT_REGION"])
     if not outcome.ok:
         return outcome
-    if seen != fingerprint(user, group):
-        return _conflict(user, group, values)
     old = group_values(user, group)
+    if seen != _digest(old):
+        return _conflict(user, group, values)
     changes = {k: v for k, v in outcome.values.items() if v != old[k]}
     if not changes:
         return Outcome(True, values=outcome.values, message=f"{GROUPS[group].label}: no changes.")
