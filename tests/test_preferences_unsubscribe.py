@@ -98,6 +98,30 @@ def test_one_click_as_multipart_works_too(app, db):
     assert not service.is_subscribed(db, user_id, "policy-updates")
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type", "via"),
+    [
+        ("List-Unsubscribe=One-Click", "application/x-www-form-urlencoded", "one-click"),
+        (
+            "List-Unsubscribe=One-Click",
+            "application/x-www-form-urlencoded; charset=utf-8",
+            "one-click",
+        ),
+        ("List-Unsubscribe=One-Click&x=1", "application/x-www-form-urlencoded", "one-click"),
+        ("List-Unsubscribe=One%2DClick", "application/x-www-form-urlencoded", "one-click"),
+        ("List-Unsubscribe=One-Click", "text/plain", "email-link"),
+        ("List-Unsubscribe=one-click", "application/x-www-form-urlencoded", "email-link"),
+    ],
+)
+def test_one_click_is_read_from_the_body_however_it_is_encoded(app, db, body, content_type, via):
+    user_id = make_person(db)
+    with app.app_context():
+        path = links.unsubscribe_url(user_id, "service-updates").removeprefix("http://localhost")
+    response = cookieless(app).post(path, data=body, content_type=content_type)
+    assert response.status_code == 200
+    assert history(db, user_id) == [("service-updates", False, via)]
+
+
 def test_repeating_one_click_answers_the_same_and_changes_nothing_more(app, db):
     user_id = make_person(db)
     with app.app_context():

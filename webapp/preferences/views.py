@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 bp.record_once(lambda _state: set_list_extras(links.mail_extras))
 
 ONE_CLICK = "One-Click"
+#: The body RFC 8058 mail programs post, byte for byte, and its content type.
+ONE_CLICK_BODY, FORM_ENCODED = b"List-Unsubscribe=One-Click", "application/x-www-form-urlencoded"
 BAD_LINK = "This link is damaged or was not made by Sentro. Nothing was changed."
 GONE_LIST = "That mailing list no longer exists, so there is nothing to leave. Nothing was changed."
 LOCKED = "Account and security notices can't be switched off while you have an account."
@@ -249,6 +251,13 @@ def _one_click_answer(mailing_list: MailingList, outcome: Outcome) -> str:
     return answers[key]
 
 
+def _is_one_click() -> bool:
+    """Whether the POST says `List-Unsubscribe=One-Click` (RFC 8058), in any form encoding."""
+    if request.mimetype == FORM_ENCODED and request.get_data() == ONE_CLICK_BODY:
+        return True  # what mail programs send: no form parsing needed to read it
+    return request.form.get("List-Unsubscribe") == ONE_CLICK  # parsed from the cached body
+
+
 @bp.route("/email/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt  # RFC 8058: the mail program's POST carries no cookie and no CSRF token
 def unsubscribe(token: str):
@@ -261,7 +270,7 @@ def unsubscribe(token: str):
     if link is None:
         return refused
     user_id, mailing_list = link
-    one_click = request.form.get("List-Unsubscribe") == ONE_CLICK
+    one_click = _is_one_click()
     try:
         outcome = service.leave_by_link(
             db.engine(), user_id, mailing_list.id, "one-click" if one_click else "email-link"
