@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from flask import Flask, has_request_context
+from flask import Flask, g, has_request_context
 from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -94,9 +94,12 @@ def zone_in_context(context: Context | None = None) -> str:
         given = context.get("time_zone")
         if given:
             return given if is_zone(given) else DEFAULT_ZONE
-    if has_request_context() and current_user and current_user.is_authenticated:
-        return zone_of(current_user)
-    return DEFAULT_ZONE
+    if not has_request_context():
+        return DEFAULT_ZONE
+    zone = g.get("reader_zone")  # once a request: a page shows several times
+    if zone is None:
+        zone = g.reader_zone = zone_of(current_user) if current_user.is_authenticated else ""
+    return zone or DEFAULT_ZONE
 
 
 @pass_context
