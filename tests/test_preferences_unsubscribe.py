@@ -195,6 +195,16 @@ def test_a_get_repeated_changes_nothing(app, db, outbox, tmp_path):
     assert history(db, user_id) == []
 
 
+def test_a_head_request_changes_nothing(app, db):
+    """Link scanners and prefetchers send HEAD as well as GET: only a POST leaves a list."""
+    user_id = make_person(db)
+    with app.app_context():
+        path = links.unsubscribe_url(user_id, "service-updates").removeprefix("http://localhost")
+    assert cookieless(app).head(path).status_code == 200
+    assert service.is_subscribed(db, user_id, "service-updates")
+    assert history(db, user_id) == []
+
+
 def test_the_pages_button_unsubscribes_and_confirms(app, db):
     user_id = make_person(db)
     with app.app_context():

@@ -262,7 +262,7 @@ def _is_one_click() -> bool:
 @csrf.exempt  # RFC 8058: the mail program's POST carries no cookie and no CSRF token
 def unsubscribe(token: str):
     """GET shows a button and changes nothing; POST (one-click or the button) leaves the list."""
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and the HEAD Flask adds to it: link scanners send both
         return _unsubscribe_page(token)
     # Only the page is limited: mail providers send the one-click POST from a few addresses,
     # and a limit there would refuse real requests (RFC 8058 asks the POST to just work).
