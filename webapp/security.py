@@ -6,9 +6,11 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect, generate_csrf
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 csrf = CSRFProtect()
@@ -46,6 +48,7 @@ def init_app(app: Flask) -> None:
         app.config.setdefault(
             "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1}
         )
+    app.session_interface = CookieSessions()
     csrf.init_app(app)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.context_processor(lambda: {"csrf_token": csrf_token})  # after Flask-WTF's: this wins
@@ -103,6 +106,25 @@ def init_app(app: Flask) -> None:
         headers.add("Vary", "HX-Request")
         headers["X-Request-Id"] = g.get("request_id", "")
         return response
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie session, its serializer built once per key set, not per request.
+
+    Flask builds the serializer (and its signer) afresh to open and to save every cookie; the
+    keys change only with SECRET_KEY and SECRET_KEY_FALLBACKS, which the cache is keyed on.
+    """
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple, URLSafeTimedSerializer | None] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        """The serializer for the app's current keys (Flask's own, kept)."""
+        key = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        found = self._serializers.get(key)
+        if found is None:
+            found = self._serializers[key] = super().get_signing_serializer(app)
+        return found
 
 
 def csrf_token() -> str:
