@@ -10,7 +10,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
 from pathlib import Path
 
 from markupsafe import Markup
@@ -89,13 +88,15 @@ class Shown:
 
     number: int
     effective_on: date
+    published_at: datetime
     title: str
     body: Markup
 
 
 class PageCache:
-    """A process's rendered versions: a version's text never changes once published, so the
-    page of the version in effect costs no query and no Markdown after its first request."""
+    """A process's rendered versions: a version's text never changes once published, so a
+    version's page (/privacy, /privacy/versions/N) costs no query and no Markdown after its
+    first request."""
 
     def __init__(self, limit: int = 32) -> None:
         self.limit = limit
@@ -110,7 +111,9 @@ class PageCache:
             if row is None:
                 return None
             title, body = title_and_body(row.text)
-            found = Shown(row.number, row.effective_on, title, markdown.render(body))
+            found = Shown(
+                row.number, row.effective_on, row.published_at, title, markdown.render(body)
+            )
             if len(self._pages) >= self.limit:
                 self._pages.clear()
             self._pages[key] = found
@@ -152,12 +155,6 @@ def title_and_body(text: str) -> tuple[str, str]:
     if first.startswith("# "):
         return first[2:].strip(), rest
     return "Privacy policy", text
-
-
-@lru_cache(maxsize=16)
-def rendered(text: str) -> Markup:
-    """The body of a version as safe HTML, headings anchored (versions never change)."""
-    return markdown.render(title_and_body(text)[1])
 
 
 def parse_number(raw: object) -> int | None:

@@ -73,14 +73,14 @@ def versions():
 @bp.get("/versions/<int:number>")
 def version(number: int):
     """One version in full."""
-    found = service.version(db.session(), number)
-    if found is None:
+    shown = current_app.extensions[PAGES].get(db.session(), number)
+    if shown is None:
         abort(404)
     return render_template(
         "policy/version.html",
-        version=found,
-        title=service.title_and_body(found.text)[0],
-        body=service.rendered(found.text),
+        version=shown,
+        title=shown.title,
+        body=shown.body,
         status=service.status(number, timeline(), today()),
     )
 
