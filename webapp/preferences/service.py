@@ -9,33 +9,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    Connection,
-    Engine,
-    Insert,
-    Select,
-    Update,
-    and_,
-    bindparam,
-    exists,
-    insert,
-    literal,
-    update,
-)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, and_
 from sqlmodel import Session, select
 
 from ..db import IMMEDIATE
 from ..mail import queue_email
-from ..models import AuditEvent, Subscription, SubscriptionChange, User, utcnow
+from ..models import Subscription, User, utcnow
 from .links import PREFERENCE_LINK_DAYS, LockedList, mailing_list, preferences_url
 from .lists import LISTS, MailingList
-
-users = User.__table__  # type: ignore[attr-defined]
-subs = Subscription.__table__  # type: ignore[attr-defined]
+from .statements import RECORD_AUDIT, RECORD_CHANGE, STATUS, statements_for, subs, users
 
 #: How a change was made, as the preference page tells it.
 VIA: dict[str, str] = {
@@ -149,139 +133,6 @@ def may_send(db: Session, user_id: int, list_id: str) -> bool:
     return bool(row.subscribed)
 
 
-def _change_statements(dialect: str) -> tuple[Update, Insert]:
-    """(back to the default, away from it): built once, run with bound values."""
-    open_account = select(users.c.id).where(
-        users.c.id == bindparam("uid"), users.c.status == "active"
-    )
-    to_default = (
-        update(subs)
-        .where(
-            subs.c.user_id == bindparam("uid"),
-            subs.c.list_id == bindparam("lid"),
-            subs.c.subscribed != bindparam("new_state"),
-            subs.c.user_id.in_(open_account),
-        )
-        .values(
-            subscribed=bindparam("new_state"),
-            changed_at=bindparam("now"),
-            changed_via=bindparam("how"),
-        )
-        .returning(subs.c.id)
-    )
-    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(subs)
-    chosen = upsert.from_select(
-        ["user_id", "list_id", "subscribed", "changed_at", "changed_via"],
-        select(
-            users.c.id,
-            bindparam("lid", type_=subs.c.list_id.type),
-            bindparam("new_state", type_=Boolean()),
-            bindparam("now", type_=subs.c.changed_at.type),
-            bindparam("how", type_=subs.c.changed_via.type),
-        ).where(users.c.id == bindparam("uid"), users.c.status == "active"),
-    )
-    away_from_default = chosen.on_conflict_do_update(
-        index_elements=[subs.c.user_id, subs.c.list_id],
-        set_={
-            "subscribed": chosen.excluded.subscribed,
-            "changed_at": chosen.excluded.changed_at,
-            "changed_via": chosen.excluded.changed_via,
-        },
-        where=subs.c.subscribed != chosen.excluded.subscribed,
-    ).returning(subs.c.id)
-    return to_default, away_from_default
-
-
-changes = SubscriptionChange.__table__  # type: ignore[attr-defined]
-audits = AuditEvent.__table__  # type: ignore[attr-defined]
-_STATUS = select(users.c.status).where(users.c.id == bindparam("uid"))
-_RECORD_CHANGE = insert(changes).values(
-    user_id=bindparam("uid"),
-    list_id=bindparam("lid"),
-    subscribed=bindparam("new_state"),
-    at=bindparam("now"),
-    via=bindparam("how"),
-)
-# The row audit.record would add; values are not recorded, so there is nothing to mask.
-_RECORD_AUDIT = insert(audits).values(
-    user_id=bindparam("uid"),
-    at=bindparam("now"),
-    actor=bindparam("by"),
-    actor_id=bindparam("by_id"),
-    action=bindparam("what"),
-    field=bindparam("lid"),
-    old_value="",
-    new_value="",
-    ip=bindparam("from_ip"),
-)
-
-
-def _in_one_statement(change: Update | Insert) -> Select:
-    """PostgreSQL: the change, its history row and its audit row as one statement.
-
-    Data-modifying WITH clauses run once, atomically, in one snapshot: the history and audit
-    rows are inserted only for a row the change returned, as the separate statements do, and
-    the answer says whether it changed and the account's status (for the unchanged case).
-    """
-    changed = change.cte("changed")
-    typed = {
-        "uid": bindparam("uid", type_=changes.c.user_id.type),
-        "lid": bindparam("lid", type_=changes.c.list_id.type),
-        "new_state": bindparam("new_state", type_=Boolean()),
-        "now": bindparam("now", type_=changes.c.at.type),
-        "how": bindparam("how", type_=changes.c.via.type),
-    }
-    history = insert(changes).from_select(
-        ["user_id", "list_id", "subscribed", "at", "via"],
-        select(
-            typed["uid"], typed["lid"], typed["new_state"], typed["now"], typed["how"]
-        ).select_from(changed),
-    )
-    audit = insert(audits).from_select(
-        ["user_id", "at", "actor", "actor_id", "action", "field", "old_value", "new_value", "ip"],
-        select(
-            typed["uid"],
-            typed["now"],
-            bindparam("by", type_=audits.c.actor.type),
-            bindparam("by_id", type_=audits.c.actor_id.type),
-            bindparam("what", type_=audits.c.action.type),
-            typed["lid"],
-            literal(""),
-            literal(""),
-            bindparam("from_ip", type_=audits.c.ip.type),
-        ).select_from(changed),
-    )
-    return select(
-        exists(select(changed.c.id)).label("changed"),
-        _STATUS.scalar_subquery().label("status"),
-    ).add_cte(history.cte("history"), audit.cte("audit"), changed)
-
-
-class _Statements(NamedTuple):
-    """One dialect's statements for a change: to the default, away from it, each as one."""
-
-    to_default: Update
-    away_from_default: Insert
-    to_default_at_once: Select | None
-    away_from_default_at_once: Select | None
-
-
-_statements: dict[str, _Statements] = {}
-
-
-def _statements_for(dialect: str) -> _Statements:
-    if dialect not in _statements:
-        to_default, away = _change_statements(dialect)
-        at_once = dialect == "postgresql"
-        _statements[dialect] = _Statements(
-            to_default,
-            away,
-            _in_one_statement(to_default) if at_once else None,
-            _in_one_statement(away) if at_once else None,
-        )
-    return _statements[dialect]
-
-
 def _change_to_make(list_id: str, subscribed: bool, via: str) -> tuple[MailingList, bool]:
     """The list, and whether the choice is its default; raises for a change never allowed."""
     found = mailing_list(list_id)
@@ -302,7 +153,7 @@ def _write(connection: Connection, to_default: bool, values: dict[str, Any]) -> 
     instead of failing to upgrade a read.
     """
     # Back to the default: only a stored opposite choice needs changing, no row is added.
-    statements = _statements_for(connection.dialect.name)
+    statements = statements_for(connection.dialect.name)
     at_once = statements.to_default_at_once if to_default else statements.away_from_default_at_once
     if at_once is not None:
         changed, status = connection.execute(at_once, values).one()
@@ -310,10 +161,10 @@ def _write(connection: Connection, to_default: bool, values: dict[str, Any]) -> 
         statement = statements.to_default if to_default else statements.away_from_default
         changed = connection.execute(statement, values).first() is not None
         if changed:
-            connection.execute(_RECORD_CHANGE, values)
-            connection.execute(_RECORD_AUDIT, values)
+            connection.execute(RECORD_CHANGE, values)
+            connection.execute(RECORD_AUDIT, values)
         else:
-            status = connection.execute(_STATUS, values).scalar()
+            status = connection.execute(STATUS, values).scalar()
     if changed:
         return Outcome.CHANGED
     return Outcome.UNCHANGED if status == "active" else Outcome.NO_ACCOUNT
