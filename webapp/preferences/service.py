@@ -170,6 +170,22 @@ def _write(connection: Connection, to_default: bool, values: dict[str, Any]) -> 
     return Outcome.UNCHANGED if status == "active" else Outcome.NO_ACCOUNT
 
 
+def _write_and_end(
+    transaction: Session | Connection, connection: Connection, to_default: bool, values: dict
+) -> Outcome:
+    """`_write`, then commit what changed or roll back what did not (also after any error)."""
+    try:
+        outcome = _write(connection, to_default, values)
+        if outcome is Outcome.CHANGED:
+            transaction.commit()
+        else:
+            transaction.rollback()
+    except BaseException:
+        transaction.rollback()
+        raise
+    return outcome
+
+
 def _values(
     found: MailingList,
     user_id: int,
@@ -213,16 +229,7 @@ def set_subscription(
     values = _values(found, user_id, subscribed, via, actor, actor_id, ip)
     # Core statements on the session's connection: the ORM's unit of work would cost more
     # than the statements themselves.
-    try:
-        outcome = _write(db.connection(), to_default, values)
-        if outcome is Outcome.CHANGED:
-            db.commit()
-        else:
-            db.rollback()
-    except BaseException:
-        db.rollback()
-        raise
-    return outcome
+    return _write_and_end(db, db.connection(), to_default, values)
 
 
 def leave_by_link(engine: Engine, user_id: int, list_id: str, via: str) -> Outcome:
@@ -240,16 +247,7 @@ def leave_by_link(engine: Engine, user_id: int, list_id: str, via: str) -> Outco
             connection.execution_options(isolation_level="AUTOCOMMIT")
             return _write(connection, to_default, values)
         connection.execution_options(**{IMMEDIATE: True})
-        try:
-            outcome = _write(connection, to_default, values)
-            if outcome is Outcome.CHANGED:
-                connection.commit()
-            else:
-                connection.rollback()
-        except BaseException:
-            connection.rollback()
-            raise
-        return outcome
+        return _write_and_end(connection, connection, to_default, values)
 
 
 def masked_email(address: str) -> str:
