@@ -117,7 +117,7 @@ def test_the_status_is_read_in_one_statement(app, db, client, chosen, count_quer
             data={"kind": "access", "subject": subject, "message": "Please."},
         )
     with count_queries() as statements:
-        found = service.account_status(db, chosen.id)
+        found = service.account_status(app.extensions["sentro.engine"], chosen.id)
     assert len(statements) == 1
     assert found.email.new_email == "new-ana@example.com"
     assert found.closure.status == "received"

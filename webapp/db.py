@@ -195,7 +195,20 @@ def session() -> Session:
             reading = request.method in SAFE_METHODS
             bind = current_app.extensions[f"sentro.{'reading' if reading else 'writing'}_engine"]
         g.db_session = Session(bind, expire_on_commit=False)
+        g.db_session.add_all(g.pop("db_adopt", ()))
     return g.db_session
+
+
+def adopt(*instances: Any) -> None:
+    """Put rows read outside the ORM (`reads`) in this request's ORM session, now or once opened.
+
+    They then behave as if the session had loaded them: a change to one is flushed at commit,
+    an attribute not read loads on use, a rollback expires them. Nothing is sent for this.
+    """
+    if "db_session" in g:
+        g.db_session.add_all(instances)
+    else:
+        g.setdefault("db_adopt", []).extend(instances)
 
 
 def _close_session(_exc: BaseException | None) -> None:
@@ -220,9 +233,12 @@ def counting_statements(engine: Engine) -> Iterator[list[str]]:
         if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
             statements.append(statement)
 
+    from . import reads
+
     event.listen(engine, "before_cursor_execute", record)
     try:
-        yield statements
+        with reads.observed(engine, statements.append):  # reads past the execution layer
+            yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
 

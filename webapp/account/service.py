@@ -25,11 +25,13 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlmodel import Session
+from sqlalchemy.engine import Engine
 
+from ..auth.sessions import PERSON_OF_SESSION
 from ..inquiries.service import PENDING
 from ..models import ClosureRequest, Inquiry, PendingEmailChange, utcnow
 from ..models.closure import OPEN_STATUSES
+from ..reads import fetch
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,9 @@ def _row(kind: str, *, id_=None, text=None, at=None, on=None, until=None):
     )
 
 
-def _status_statement():
-    """The UNION ALL of every open matter, for the parameters `user_id` and `now`."""
+def _status_statement(user_id):
+    """The UNION ALL of every open matter of the person `user_id`, at the parameter `now`."""
     email = PendingEmailChange.__table__.c  # type: ignore[attr-defined]
-    user_id = bindparam("user_id", type_=email.user_id.type)
     now = bindparam("now", type_=email.expires_at.type)
     closure = ClosureRequest.__table__.c  # type: ignore[attr-defined]
     inquiry = Inquiry.__table__.c  # type: ignore[attr-defined]
@@ -121,21 +122,30 @@ def _status_statement():
 
 
 #: Built once: the statement is the same for every person, only its parameters differ.
-STATUS = _status_statement()
+STATUS = _status_statement(bindparam("user_id", type_=Integer))
+#: The same for the person of the session `token_hash`: read with the person (`/account`).
+STATUS_BY_SESSION = _status_statement(PERSON_OF_SESSION)
+
+
+def status_parameters() -> dict[str, datetime]:
+    """`STATUS_BY_SESSION`'s parameters besides the session's."""
+    return {"now": utcnow()}
 
 
 def account_status(
-    db: Session,
+    engine: Engine,
     user_id: int,
     *,
     unchosen: list[str] | None = None,
     now: datetime | None = None,
+    rows: list[tuple] | None = None,
 ) -> AccountStatus:
-    """The person's open matters, read in one statement."""
-    params = {"user_id": user_id, "now": now or utcnow()}
+    """The person's open matters, read in one statement (or `rows`, STATUS_BY_SESSION's)."""
+    if rows is None:
+        params = {"user_id": user_id, "now": now or utcnow()}
+        rows = fetch(engine, (STATUS, params))[0]
     found_email, found_closure, found_requests = None, None, []
-    # A Core statement: straight to the connection, past the ORM's execution layer.
-    for kind, id_, text, at, on, until in db.connection().execute(STATUS, params):
+    for kind, id_, text, at, on, until in rows:
         if kind == "email":
             found_email = PendingEmail(text, _aware(at))
         elif kind == "closure":

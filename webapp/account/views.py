@@ -6,12 +6,15 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from .. import db
+from ..auth import current
 from ..closure.service import STATUS_LABELS
 from ..consent import web as consent_web
 from ..consent.service import PURPOSES
 from . import service
 
 bp = Blueprint("account", __name__)
+#: What is waiting for the person comes with the person's own read: one round trip.
+current.read_with_person("account.home", service.STATUS_BY_SESSION, service.status_parameters)
 
 
 @bp.get("/account")
@@ -26,7 +29,9 @@ def home():
     ]
     # The policy version to acknowledge is the layout's `policy_banner()`: the template asks it.
     user = current_user._get_current_object()  # type: ignore[attr-defined]
-    status = service.account_status(db.session(), user.id, unchosen=unchosen)
+    status = service.account_status(
+        db.engine(), user.id, unchosen=unchosen, rows=current.read_with_person_rows()
+    )
     return render_template(
         "account/home.html", user=user, status=status, closure_labels=STATUS_LABELS
     )

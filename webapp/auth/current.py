@@ -10,11 +10,15 @@ is used through its request loader only, so it never writes its own keys (`_user
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
-from flask import Flask, Response, current_app, g, session
+from flask import Flask, Response, current_app, g, request, session
 from flask_login import current_user
+from sqlalchemy import Select
 
-from .. import db
+from .. import db, reads
 from ..models import User, UserSession, utcnow
 from . import sessions
 
@@ -35,7 +39,7 @@ def load_request_user(_request: object) -> User | None:
         return None
     now = utcnow()
     limits = lifetimes()
-    found = sessions.load(db.session(), reference, now=now, lifetimes=limits)
+    found = _load(reference, now, limits)
     if found is None:
         session.pop(REFERENCE, None)  # ended or expired: the browser forgets it
         return None
@@ -44,6 +48,47 @@ def load_request_user(_request: object) -> User | None:
     if now - row.last_active_at >= limits.touch_every:
         g.touch_session = True
     return user
+
+
+def _load(
+    reference: object, now: datetime, limits: sessions.Lifetimes
+) -> tuple[User, UserSession] | None:
+    if "db_session" in g:  # an ORM session is open already: it must hold the only copy
+        return sessions.load(db.session(), reference, now=now, lifetimes=limits)
+    params = sessions.load_parameters(reference)
+    if params is None:
+        return None
+    also = _WITH_PERSON.get(request.endpoint or "")
+    extra = [(also[0], {**params, **also[1]()})] if also else []
+    person, *rest = reads.fetch(db.engine(), (sessions.LOAD, params), *extra)
+    found = sessions.from_row(person[0], now=now, lifetimes=limits) if person else None
+    if found is not None:
+        db.adopt(*found)
+        if rest:
+            g.read_with_person = rest[0]
+    return found
+
+
+#: endpoint -> (statement, its parameters besides `token_hash`): read with the person.
+_WITH_PERSON: dict[str, tuple[Select, Callable[[], dict[str, Any]]]] = {}
+
+
+def read_with_person(
+    endpoint: str, statement: Select, parameters: Callable[[], dict[str, Any]] = dict
+) -> None:
+    """On `endpoint`'s requests, send `statement` with the person's own read.
+
+    On PostgreSQL both go in one round trip. The statement finds its person through the
+    parameter `token_hash` (see `sessions.PERSON_OF_SESSION`); its rows are given to the page
+    only when the session is live (`read_with_person_rows`).
+    """
+    _WITH_PERSON[endpoint] = (statement, parameters)
+
+
+def read_with_person_rows() -> list[tuple] | None:
+    """The rows of this endpoint's `read_with_person` statement; None if it was not read."""
+    current_user.is_authenticated  # noqa: B018 - the person's read brings these rows
+    return g.get("read_with_person")
 
 
 def current_session() -> UserSession | None:

@@ -14,10 +14,12 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy import bindparam, delete, inspect, or_, select, update
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
@@ -107,24 +109,85 @@ def start(
 def load(
     db: Session, reference: object, *, now: datetime, lifetimes: Lifetimes
 ) -> tuple[User, UserSession] | None:
-    """The person and their live session for a cookie's reference: one statement."""
-    if not isinstance(reference, str) or not 0 < len(reference) <= MAX_TOKEN_LENGTH:
+    """The person and their live session for a cookie's reference, through the ORM session `db`.
+
+    For a request whose ORM session already exists; `load_rows` is every other request's way.
+    """
+    if not _plausible(reference):
         return None
-    found = db.execute(_LOAD, {"token_hash": reference_hash(reference)}).first()
+    found = db.execute(_ORM_LOAD, {"token_hash": reference_hash(reference)}).first()
     if found is None:
         return None
     user, row = found
-    if not is_live(row, user, now=now, lifetimes=lifetimes):
-        return None
-    return user, row
+    return (user, row) if is_live(row, user, now=now, lifetimes=lifetimes) else None
+
+
+def _plausible(reference: object) -> bool:
+    return isinstance(reference, str) and 0 < len(reference) <= MAX_TOKEN_LENGTH
 
 
 #: Built once (the same for every request; only the reference's hash differs).
-_LOAD = (
+_ORM_LOAD = (
     select(User, UserSession)
     .join(UserSession, UserSession.user_id == User.id)  # type: ignore[arg-type]
     .where(UserSession.token_hash == bindparam("token_hash"))
 )
+
+_USER, _SESSION = User.__table__, UserSession.__table__  # type: ignore[attr-defined]
+#: Sealed columns only sign-out and the sessions list read: not decrypted on every page.
+#: They load from the database when read (the request's ORM session adopts the row).
+_NOT_ON_EVERY_PAGE = frozenset({"ip", "id_token"})
+_SESSION_COLUMNS = tuple(c for c in _SESSION.c if c.name not in _NOT_ON_EVERY_PAGE)
+#: Every page's read: the person (what the layout shows comes from their row: the policy
+#: version seen, the consent summary) and the session, by the hash of the cookie's reference.
+LOAD = (
+    select(*_USER.c, *_SESSION_COLUMNS)
+    .join_from(_USER, _SESSION, _USER.c.id == _SESSION.c.user_id)
+    .where(_SESSION.c.token_hash == bindparam("token_hash", type_=_SESSION.c.token_hash.type))
+)
+
+
+#: The person of the session `token_hash` names: for reads sent with `LOAD` (one round trip),
+#: which cannot use the person's id before it is known.
+PERSON_OF_SESSION = (
+    select(_SESSION.c.user_id)
+    .where(_SESSION.c.token_hash == bindparam("token_hash", type_=_SESSION.c.token_hash.type))
+    .scalar_subquery()
+)
+
+
+def load_parameters(reference: object) -> dict[str, str] | None:
+    """`LOAD`'s parameters for a cookie's reference; None when it cannot be one."""
+    return {"token_hash": reference_hash(reference)} if _plausible(reference) else None  # type: ignore[arg-type]
+
+
+def from_row(
+    found: tuple, *, now: datetime, lifetimes: Lifetimes
+) -> tuple[User, UserSession] | None:
+    """`LOAD`'s row as the person and their session, if it is live (detached ORM objects).
+
+    Made as the ORM's own loading makes them, without an ORM session: `db.session()` adopts
+    them when the request opens one, so a service may change and commit them as before.
+    """
+    split = len(_USER.c)
+    user = detached(User, _USER.c, found[:split])
+    row = detached(UserSession, _SESSION_COLUMNS, found[split:])
+    return (user, row) if is_live(row, user, now=now, lifetimes=lifetimes) else None
+
+
+def detached(model: type, columns: Any, values: tuple) -> Any:
+    """An instance of `model` holding a row's `values`, as if loaded and then detached."""
+    keys = _attribute_keys(model, tuple(columns))
+    instance = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]
+    instance.__dict__.update(zip(keys, values, strict=True))
+    make_transient_to_detached(instance)  # loaded state; columns not read load when used
+    return instance
+
+
+@cache
+def _attribute_keys(model: type, columns: tuple) -> tuple[str, ...]:
+    mapper = inspect(model)
+    return tuple(mapper.get_property_by_column(c).key for c in columns)
 
 
 def is_live(row: UserSession, user: User, *, now: datetime, lifetimes: Lifetimes) -> bool:

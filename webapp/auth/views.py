@@ -119,10 +119,11 @@ def logout_page():
 @bp.post("/logout")
 def logout():
     """End this session (every copy of the cookie with it), then the provider's."""
+    store = db.session()  # holds the session row, whose sealed id_token loads when read
     row = current.current_session()
     id_token = row.id_token if row is not None else None
     if row is not None:
-        service.sign_out(db.session(), row)
+        service.sign_out(store, row)
     current.forget()
     signed_out = current_app.config["BASE_URL"] + url_for("auth.signed_out")
     try:

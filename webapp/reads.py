@@ -1,0 +1,159 @@
+"""Reads on every page's path: a Core SELECT compiled once, run on the pooled driver connection.
+
+The few statements every signed-in page runs (the person with their session, a page's own
+summary) are the same on every request but for their parameters. SQLAlchemy's execution layer
+(an execution context, result metadata, events) costs several times what the driver does for
+such a read. `fetch` keeps what that layer gives a read and nothing else:
+
+- the statement is compiled once per dialect (`render_postcompile`, so IN lists are plain
+  parameters), and parameters and results go through the column types' own processors, so
+  values arrive exactly as from `Connection.execute` (timezone-aware datetimes, sealed values);
+- the connection comes from the engine's pool; reads run outside a transaction (SQLite is in
+  autocommit; PostgreSQL is switched to it for the reads), so no BEGIN or ROLLBACK is sent;
+- on PostgreSQL several reads go out in one pipeline: one round trip however many statements;
+- a driver error is raised as SQLAlchemy's own (`db.DatabaseUnavailable` answers 503), and a
+  lost connection invalidates the pool as SQLAlchemy does, so the next request reconnects.
+
+Statement counters (`db.counting_statements`) see these reads like any other.
+Only for plain SELECTs: writes go through the ORM session or a Core connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from sqlalchemy import exc
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.sql import Select
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """One statement for one dialect: its SQL, parameter order and value converters."""
+
+    sql: str
+    defaults: Mapping[str, Any]  #: the statement's own literal values (IN lists and the like)
+    order: tuple[str, ...] | None  #: parameter names in order for positional drivers (SQLite)
+    binds: Mapping[str, Callable[[Any], Any]]  #: parameter name -> converter, where one is needed
+    results: tuple[Callable[[Any], Any] | None, ...]  #: one per column
+
+    def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        """The driver's parameters for `values` (over the statement's own literals)."""
+        merged = {**self.defaults, **values}
+        for name, convert in self.binds.items():
+            merged[name] = convert(merged[name])
+        return tuple(merged[name] for name in self.order) if self.order is not None else merged
+
+    def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
+        """A driver row with each value converted as its column's type does."""
+        return tuple(v if f is None else f(v) for f, v in zip(self.results, raw, strict=True))
+
+
+@cache
+def compiled(statement: Select, dialect: Dialect) -> Compiled:
+    """`statement` compiled for `dialect`, once (statements here are module constants)."""
+    done = statement.compile(dialect=dialect)
+    # IN lists of literals are expanded once here; the parameters each call gives are None
+    # for now (only the statement's own literal values are kept as defaults).
+    given = {name for name, bind in done.binds.items() if bind.required}
+    state = done.construct_expanded_state({name: None for name in given})
+    defaults = {k: v for k, v in state.parameters.items() if k not in given}
+    binds = dict(state.processors)
+    results = tuple(
+        column.type.dialect_impl(dialect).result_processor(dialect, None)
+        for column in statement.selected_columns
+    )
+    order = tuple(state.positiontup or ()) if done.positional else None
+    return Compiled(state.statement, defaults, order, binds, results)
+
+
+#: pool -> callbacks that see each statement `fetch` runs on it (`db.counting_statements`).
+observers: dict[Any, list[Callable[[str], None]]] = {}
+
+
+@contextmanager
+def observed(engine: Engine, callback: Callable[[str], None]) -> Iterator[None]:
+    """Within the block, `callback` sees the SQL of every read `fetch` runs on `engine`'s pool."""
+    watching = observers.setdefault(engine.pool, [])
+    watching.append(callback)
+    try:
+        yield
+    finally:
+        watching.remove(callback)
+        if not watching:
+            del observers[engine.pool]
+
+
+def fetch(engine: Engine, *reads: tuple[Select, Mapping[str, Any]]) -> list[list[tuple]]:
+    """Each (statement, parameters)'s rows, read in one round trip on PostgreSQL."""
+    dialect = engine.dialect
+    plans = [(compiled(statement, dialect), params) for statement, params in reads]
+    for observe in observers.get(engine.pool, ()):
+        for plan, _ in plans:
+            observe(plan.sql)
+    raw = None
+    try:
+        raw = engine.raw_connection()
+        driver = raw.driver_connection
+        if dialect.name == "postgresql":
+            return _pipelined(driver, plans)
+        return [_one(driver, plan, params) for plan, params in plans]
+    except dialect.loaded_dbapi.Error as error:
+        raise _translated(engine, raw, plans, error) from error
+    finally:
+        if raw is not None:
+            raw.close()
+
+
+def _one(driver: Any, plan: Compiled, params: Mapping[str, Any]) -> list[tuple]:
+    cursor = driver.cursor()
+    try:
+        cursor.execute(plan.sql, plan.parameters(params))
+        return [plan.row(r) for r in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
+def _pipelined(driver: Any, plans: list[tuple[Compiled, Mapping[str, Any]]]) -> list[list[tuple]]:
+    driver.autocommit = True  # reads need no transaction: no BEGIN, no ROLLBACK
+    try:
+        if len(plans) == 1:
+            return [_one(driver, *plans[0])]
+        cursors = []
+        with driver.pipeline():
+            for plan, params in plans:
+                cursor = driver.cursor()
+                cursor.execute(plan.sql, plan.parameters(params))
+                cursors.append(cursor)
+        found = [
+            [plan.row(r) for r in cursor.fetchall()]
+            for (plan, _), cursor in zip(plans, cursors, strict=True)
+        ]
+        for cursor in cursors:
+            cursor.close()
+        return found
+    finally:
+        if not driver.closed:
+            driver.autocommit = False  # the pool's next borrower may be a writer
+
+
+def _translated(engine: Engine, raw: Any, plans: list, error: Exception) -> exc.DBAPIError:
+    """The driver's error as SQLAlchemy raises it; a lost connection invalidates the pool."""
+    dialect = engine.dialect
+    driver = raw.driver_connection if raw is not None else None
+    disconnected = driver is None or dialect.is_disconnect(error, driver, None)
+    if raw is not None and disconnected:
+        engine.pool._invalidate(raw, error)  # as Connection does: every older connection goes
+    return exc.DBAPIError.instance(
+        plans[0][0].sql if plans else "",
+        None,
+        error,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=True,
+        dialect=dialect,
+        connection_invalidated=disconnected,
+    )
