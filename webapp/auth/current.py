@@ -59,7 +59,8 @@ def _load(
     if params is None:
         return None
     also = _WITH_PERSON.get(request.endpoint or "")
-    extra = [(also[0], {**params, **also[1]()})] if also else []
+    more = also[1]() if also else None
+    extra = [(also[0], {**params, **more})] if also and more is not None else []
     person, *rest = reads.fetch(db.engine(), (sessions.LOAD, params), *extra)
     found = sessions.from_row(person[0], now=now, lifetimes=limits) if person else None
     if found is not None:
@@ -70,13 +71,16 @@ def _load(
 
 
 #: endpoint -> (statement, its parameters besides `token_hash`): read with the person.
-_WITH_PERSON: dict[str, tuple[Select, Callable[[], dict[str, Any]]]] = {}
+_WITH_PERSON: dict[str, tuple[Select, Callable[[], dict[str, Any] | None]]] = {}
 
 
 def read_with_person(
-    endpoint: str, statement: Select, parameters: Callable[[], dict[str, Any]] = dict
+    endpoint: str, statement: Select, parameters: Callable[[], dict[str, Any] | None] = dict
 ) -> None:
     """On `endpoint`'s requests, send `statement` with the person's own read.
+
+    `parameters()` gives its parameters besides `token_hash`, or None when this request of
+    the endpoint does not need it.
 
     On PostgreSQL both go in one round trip. The statement finds its person through the
     parameter `token_hash` (see `sessions.PERSON_OF_SESSION`); its rows are given to the page

@@ -7,7 +7,7 @@ a clock here), so the same rules serve the pages, the command, the staff page an
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -73,11 +73,11 @@ class TimelineCache:
         self.ttl = ttl_seconds
         self._entry: tuple[float, int, Timeline] | None = None
 
-    def get(self, db: Session) -> Timeline:
-        """The cached timeline, reloaded when older than the TTL or after a publication here."""
+    def get(self, db: Callable[[], Session]) -> Timeline:
+        """The timeline, reloaded (opening `db()`) when older than the TTL or after publishing."""
         entry = self._entry
         if entry is None or entry[1] != _generation or time.monotonic() > entry[0]:
-            entry = (time.monotonic() + self.ttl, _generation, timeline(db))
+            entry = (time.monotonic() + self.ttl, _generation, timeline(db()))
             self._entry = entry
         return entry[2]
 
@@ -102,12 +102,12 @@ class PageCache:
         self.limit = limit
         self._pages: dict[tuple[int, int], Shown] = {}
 
-    def get(self, db: Session, number: int) -> Shown | None:
-        """The version with this number, rendered; None if there is none."""
+    def get(self, db: Callable[[], Session], number: int) -> Shown | None:
+        """The version with this number, rendered; None if there is none (`db`: as above)."""
         key = (_generation, number)  # a publication here starts afresh
         found = self._pages.get(key)
         if found is None:
-            row = version(db, number)
+            row = version(db(), number)
             if row is None:
                 return None
             title, body = title_and_body(row.text)

@@ -31,7 +31,7 @@ def today() -> date:
 
 def timeline() -> service.Timeline:
     """This process's cached timeline of versions (at most one cheap query per TTL)."""
-    return current_app.extensions[CACHE].get(db.session())
+    return current_app.extensions[CACHE].get(db.session)
 
 
 @bp.app_template_global("policy_banner")
@@ -49,7 +49,7 @@ def current():
     """The version in effect, its number and date, and word of any upcoming version."""
     dated = timeline()  # the banner's timeline: page and banner agree on the version
     in_effect = service.in_effect(dated, today())
-    shown = in_effect and current_app.extensions[PAGES].get(db.session(), in_effect.number)
+    shown = in_effect and current_app.extensions[PAGES].get(db.session, in_effect.number)
     if not shown:
         abort(404)
     upcoming = [v for v in dated if v.number > shown.number]
@@ -73,7 +73,7 @@ def versions():
 @bp.get("/versions/<int:number>")
 def version(number: int):
     """One version in full."""
-    shown = current_app.extensions[PAGES].get(db.session(), number)
+    shown = current_app.extensions[PAGES].get(db.session, number)
     if shown is None:
         abort(404)
     return render_template(

@@ -14,11 +14,14 @@ from functools import cache
 
 from flask import current_app
 from sqlalchemy import Integer, String, bindparam, cast, literal, null, union_all, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from .. import audit
+from ..auth.sessions import PERSON_OF_SESSION
 from ..models import PaymentCard, PendingEmailChange, User, utcnow
+from ..reads import fetch
 from . import forms
 from .forms import GROUPS, Invalid
 
@@ -66,15 +69,17 @@ class ProfileFacts:
 
 
 @cache
-def _facts_statement(cards: bool, pending: bool):
+def facts_statement(cards: bool, pending: bool, *, by_session: bool = False):
     """The columns the page shows, for the parameters `user_id` and `now`: one statement.
 
-    Built once per combination: the statement is the same for every person, only its
-    parameters differ. Rows are (kind, id, text, last4, month, year, at).
+    `by_session`: for the person of the session `token_hash` instead, to be read with the
+    person (`auth.current.read_with_person`). Built once per combination: the statement is
+    the same for every person, only its parameters differ. Rows are (kind, id, text, last4,
+    month, year, at).
     """
     card = PaymentCard.__table__.c  # type: ignore[attr-defined]
     email = PendingEmailChange.__table__.c  # type: ignore[attr-defined]
-    user_id = bindparam("user_id", type_=card.user_id.type)
+    user_id = PERSON_OF_SESSION if by_session else bindparam("user_id", type_=card.user_id.type)
     parts = []
     if pending:
         latest = (
@@ -113,16 +118,24 @@ def _facts_statement(cards: bool, pending: bool):
 
 
 def profile_facts(
-    db: Session, user: User, *, cards: bool = True, pending: bool = True
+    engine: Engine,
+    user: User,
+    *,
+    cards: bool = True,
+    pending: bool = True,
+    rows: list[tuple] | None = None,
 ) -> ProfileFacts:
-    """The person's saved cards and pending email change, read only when asked for."""
-    if not (cards or pending):
+    """The person's saved cards and pending email change, read only when asked for.
+
+    `rows`: `facts_statement(True, True, by_session=True)`'s, read with the person already.
+    """
+    if rows is None and not (cards or pending):
         return ProfileFacts([], None)
+    if rows is None:
+        params = {"user_id": user.id, "now": utcnow()} if pending else {"user_id": user.id}
+        rows = fetch(engine, (facts_statement(cards, pending), params))[0]
     found_cards, found_email = [], None
-    params = {"user_id": user.id, "now": utcnow()} if pending else {"user_id": user.id}
-    for kind, _id, text, last4, month, year, at in db.execute(
-        _facts_statement(cards, pending), params
-    ):
+    for kind, _id, text, last4, month, year, at in rows:
         if kind == "card":
             found_cards.append(SavedCard(text, last4, month, year))
         else:

@@ -12,7 +12,7 @@ from flask import Blueprint, abort, current_app, flash, render_template, request
 from flask_login import current_user, login_required
 
 from .. import db
-from ..auth import recent_login_required
+from ..auth import current, recent_login_required
 from ..models import User, utcnow
 from ..pages import htmx, see_other, wants_fragment
 from ..security import client_ip, limiter, person_or_ip
@@ -53,10 +53,11 @@ def _render(
         fragment = bool(group) and wants_fragment(f"field-{group}")
     whole_page = not fragment and not editing  # the only one that lists cards
     facts = service.profile_facts(
-        db.session(),
+        db.engine(),
         user,
         cards=whole_page,
         pending=whole_page or (group == "email" and not editing),
+        rows=current.read_with_person_rows() if whole_page else None,
     )
     context = {
         "user": user,
@@ -97,6 +98,16 @@ def _form_for(group: str, **context) -> dict:
         "errors": {},
         **context,
     }
+
+
+def _whole_page_facts() -> dict | None:
+    """The whole page's cards and pending change come with the person's read (one round trip)."""
+    return None if htmx and htmx.target else {"now": utcnow()}
+
+
+current.read_with_person(
+    "profile.show", service.facts_statement(True, True, by_session=True), _whole_page_facts
+)
 
 
 @bp.get("")
