@@ -13,7 +13,7 @@ from flask_login import LoginManager
 from werkzeug.routing import IntegerConverter, Map
 
 from . import config as config_module
-from . import crypto, db, errors, logsafe, navigation, security
+from . import crypto, db, errors, layout, logsafe, navigation, security
 from .pages import htmx
 from .validators import MAX_ID
 
@@ -51,6 +51,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     navigation.init_app(app)
+    layout.init_app(app)
     htmx.init_app(app)
     app.url_map.converters["int"] = DatabaseId
     _login(app)

@@ -210,27 +210,10 @@ def section_nav(staff: bool, endpoint: str | None, label: str) -> Markup:
     return found
 
 
-def _layout_piece(app: Flask, name: str) -> Markup:
-    """A `_layout.html` macro's markup, rendered once per app and script root (see that file).
-
-    With template auto-reload on (development) it is rendered afresh on every request.
-    """
-    cache = app.extensions.setdefault("sentro.layout_pieces", {})
-    key = (request.script_root, name)
-    found = cache.get(key)
-    if found is None:
-        macro = getattr(app.jinja_env.get_template("_layout.html").module, name)
-        found = Markup(macro())
-        if not app.jinja_env.auto_reload:
-            cache[key] = found
-    return found
-
-
 def init_app(app: Flask) -> None:
     """Expose the navigation, its sections, footer links, layout URLs and section list."""
     # Bound to this app: a page builds about twenty of these, none through `current_app`.
     app.jinja_env.globals["layout_url"] = partial(_layout_url, app)
-    app.jinja_env.globals["layout_piece"] = partial(_layout_piece, app)
     app.jinja_env.globals["section_nav"] = section_nav
     app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.globals["nav_sections"] = sections

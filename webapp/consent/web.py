@@ -63,6 +63,15 @@ def use_state(state: ConsentState) -> None:
     g.consent_state = state
 
 
+#: The pages where every choice is made, or the banner's own answer: no banner there.
+_CHOOSING = frozenset({"consent.controls", "consent.save_controls", "consent.answer_banner"})
+
+
+def banner_shown() -> bool:
+    """Whether this page asks for consent: only until a choice is known, and not where it is made."""
+    return consent_state().undecided and request.endpoint not in _CHOOSING
+
+
 def analytics_id() -> str:
     """The measurement id when this response may carry the analytics tag, else "".
 
@@ -120,6 +129,7 @@ def init_app(app: Flask) -> None:
         raise ConfigError("GA_MEASUREMENT_ID must look like G-XXXXXXXXXX (or be empty)")
     app.jinja_env.globals["consent_state"] = consent_state
     app.jinja_env.globals["analytics_id"] = analytics_id
+    app.jinja_env.globals["consent_banner_shown"] = banner_shown
     app.after_request(expire_analytics_cookies)
 
 
