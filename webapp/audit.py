@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import insert
 from sqlmodel import Session
 
-from .models import AuditEvent
+from .models import AuditEvent, utcnow
 
 
 def mask(value: object) -> str:
@@ -28,17 +29,39 @@ def record(
     old: object = None,
     new: object = None,
     ip: str | None = None,
-) -> AuditEvent:
-    """Add an audit row to `db` (committed with the change it describes)."""
-    event = AuditEvent(
-        user_id=user_id,
-        actor=actor,
-        actor_id=actor_id,
-        action=action,
-        field=field,
-        old_value=mask(old),
-        new_value=mask(new),
-        ip=ip,
-    )
-    db.add(event)
-    return event
+) -> None:
+    """Write an audit row in `db`'s transaction (committed with the change it describes)."""
+    record_all(db, [entry(user_id, action, actor, actor_id, field, old, new, ip)])
+
+
+def entry(
+    user_id: int,
+    action: str,
+    actor: str = "self",
+    actor_id: int | None = None,
+    field: str = "",
+    old: object = None,
+    new: object = None,
+    ip: str | None = None,
+) -> dict[str, object]:
+    """One audit row's values, masked, for `record_all`."""
+    return {
+        "user_id": user_id,
+        "at": utcnow(),
+        "actor": actor,
+        "actor_id": actor_id,
+        "action": action,
+        "field": field,
+        "old_value": mask(old),
+        "new_value": mask(new),
+        "ip": ip,
+    }
+
+
+def record_all(db: Session, entries: list[dict[str, object]]) -> None:
+    """Write audit rows (`entry`'s) in `db`'s transaction: one Core INSERT, no ORM objects."""
+    if entries:
+        db.execute(_INSERT, entries)
+
+
+_INSERT = insert(AuditEvent.__table__)  # type: ignore[arg-type]

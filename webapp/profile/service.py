@@ -280,18 +280,14 @@ def update_group(
         db.rollback()
         db.refresh(user)
         return _conflict(user, group, values)
-    for name, new in changes.items():
-        audit.record(
-            db,
-            user_id=user.id,  # type: ignore[arg-type]
-            action="profile-corrected",
-            field=name,
-            old=old[name],
-            new=new,
-            actor=actor,
-            actor_id=actor_id if actor_id is not None else user.id,
-            ip=ip,
-        )
+    who = actor_id if actor_id is not None else user.id
+    audit.record_all(
+        db,
+        [
+            audit.entry(user.id, "profile-corrected", actor, who, name, old[name], new, ip)  # type: ignore[arg-type]
+            for name, new in changes.items()
+        ],
+    )
     db.commit()
     return Outcome(True, values=outcome.values, message=f"{GROUPS[group].label} saved.")
 
