@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_wtf.csrf import CSRFProtect, generate_csrf
+from flask_wtf.csrf import CSRFProtect
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .signing import KeptSerializer
 
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
@@ -112,29 +116,57 @@ class CookieSessions(SecureCookieSessionInterface):
     """Flask's signed cookie session, its serializer built once per key set, not per request.
 
     Flask builds the serializer (and its signer) afresh to open and to save every cookie; the
-    keys change only with SECRET_KEY and SECRET_KEY_FALLBACKS, which the cache is keyed on.
+    keys change only with SECRET_KEY and SECRET_KEY_FALLBACKS, which the cache is keyed on. It
+    is a `KeptSerializer` (webapp/signing.py) given Flask's arguments: it signs as Flask's does.
     """
 
     def __init__(self) -> None:
-        self._serializers: dict[tuple, URLSafeTimedSerializer | None] = {}
+        self._serializers: dict[tuple, URLSafeTimedSerializer] = {}
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        """The serializer for the app's current keys (Flask's own, kept)."""
-        key = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        """The serializer for the app's current keys."""
+        if not app.secret_key:
+            return None
+        fallbacks = tuple(app.config["SECRET_KEY_FALLBACKS"] or ())
+        key = (app.secret_key, fallbacks)
         found = self._serializers.get(key)
         if found is None:
-            found = self._serializers[key] = super().get_signing_serializer(app)
+            found = self._serializers[key] = KeptSerializer(
+                [*fallbacks, app.secret_key],  # the current key last, as Flask orders them
+                salt=self.salt,
+                serializer=self.serializer,
+                signer_kwargs={
+                    "key_derivation": self.key_derivation,
+                    "digest_method": self.digest_method,
+                },
+            )
         return found
+
+
+#: Flask-WTF's salt for the CSRF token: its `validate_csrf` checks what `csrf_token` signs.
+CSRF_SALT = "wtf-csrf-token"
 
 
 def csrf_token() -> str:
     """The page's CSRF token (templates' `csrf_token()`): signed once a request, then reused.
 
-    Flask-WTF's `generate_csrf` keeps the token in `g.csrf_token` already but reads its settings
-    and the cookie session again on each call; a page asks for it in several forms.
+    Flask-WTF's `generate_csrf` with its serializer kept per key, not built for each token: the
+    raw secret in the cookie session (made on first need), signed with WTF_CSRF_SECRET_KEY or
+    SECRET_KEY and kept in `g.csrf_token` for the request, where Flask-WTF's forms find it too.
     """
     token = g.get("csrf_token")
-    return token if token is not None else generate_csrf()
+    if token is None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        secret_key = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
+        kept = app.extensions.setdefault("sentro.csrf_serializers", {})
+        signing = kept.get(secret_key)
+        if signing is None:
+            signing = kept[secret_key] = KeptSerializer(secret_key, salt=CSRF_SALT)
+        raw = session.get("csrf_token")
+        if not isinstance(raw, str):
+            raw = session["csrf_token"] = hashlib.sha1(os.urandom(64)).hexdigest()
+        token = g.csrf_token = signing.dumps(raw)
+    return token
 
 
 def limit_only_where_declared(app: Flask) -> bool:
