@@ -45,17 +45,19 @@ def browser_choices() -> Choices:
 
 def current_choices() -> Choices:
     """The choices in force: a signed-in person's own, filled in from this browser's cookie."""
-    if current_user.is_authenticated:
-        mine = Choices.from_summary(current_user.consent_summary)
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    if user.is_authenticated:
+        mine = Choices.from_summary(user.consent_summary)
         return mine if mine.all_known else mine.filled_from(browser_choices())
     return browser_choices()
 
 
 def consent_state() -> ConsentState:
     """The consent that applies to this request (worked out once)."""
-    if "consent_state" not in g:
-        g.consent_state = ConsentState(current_choices(), gpc=sends_gpc())
-    return g.consent_state
+    found = g.get("consent_state")
+    if found is None:
+        found = g.consent_state = ConsentState(current_choices(), gpc=sends_gpc())
+    return found
 
 
 def use_state(state: ConsentState) -> None:

@@ -16,6 +16,7 @@ from . import service
 bp = Blueprint("policy", __name__, url_prefix="/privacy")
 CACHE = "sentro.policy.timeline"
 PAGES = "sentro.policy.pages"
+_UNKNOWN = object()
 
 
 @bp.record_once
@@ -37,11 +38,13 @@ def timeline() -> service.Timeline:
 @bp.app_template_global("policy_banner")
 def policy_banner() -> service.Banner | None:
     """The banner for the signed-in person, if a newer version is in effect than they saw."""
-    if not current_user.is_authenticated:
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    if not user.is_authenticated:
         return None
-    if "policy_banner" not in g:  # the layout and /account's list both ask
-        g.policy_banner = service.banner(current_user, timeline(), today())
-    return g.policy_banner
+    found = g.get("policy_banner", _UNKNOWN)  # the layout and /account's list both ask
+    if found is _UNKNOWN:
+        found = g.policy_banner = service.banner(user, timeline(), today())
+    return found
 
 
 @bp.get("")
