@@ -96,3 +96,17 @@ def test_signed_out_pages_offer_sign_in_and_no_one_s_email(client, person):
     assert 'class="button" href="/login">Sign in</a>' in _header(html)
     assert person.email not in html and 'class="who' not in html
     assert 'class="wrap layout">' in html and "sidenav" not in html
+
+
+def _sets_session_cookie(response) -> bool:
+    return any(h.startswith("sentro_session=") for h in response.headers.getlist("Set-Cookie"))
+
+
+def test_the_session_cookie_is_sent_again_only_when_it_changes(app, client, person):
+    """The cookie is not permanent, so Flask does not re-sign it on every response: a page sends
+    it when the CSRF secret is first made (the layout's forms need it), then no more."""
+    client.get("/account")
+    assert not _sets_session_cookie(client.get("/account"))
+    visitor = app.test_client()
+    assert _sets_session_cookie(visitor.get("/privacy"))  # the consent banner's form
+    assert not _sets_session_cookie(visitor.get("/privacy"))
