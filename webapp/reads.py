@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Executable, Select
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Compiled:
 
 
 @cache
-def compiled(statement: Select, dialect: Dialect) -> Compiled:
+def compiled(statement: Executable, dialect: Dialect) -> Compiled:
     """`statement` compiled for `dialect`, once (statements here are module constants)."""
     done = statement.compile(dialect=dialect)
     # IN lists of literals are expanded once here; the parameters each call gives are None
@@ -62,10 +62,18 @@ def compiled(statement: Select, dialect: Dialect) -> Compiled:
     given = {name for name, bind in done.binds.items() if bind.required}
     state = done.construct_expanded_state({name: None for name in given})
     defaults = {k: v for k, v in state.parameters.items() if k not in given}
+    for column in done.insert_prefetch:  # an INSERT's Python-side column defaults
+        if not (column.default is not None and column.default.is_scalar):
+            raise NotImplementedError(f"{column}: only constant defaults are filled in here")
+        defaults[column.key] = column.default.arg
+    if done.update_prefetch:
+        raise NotImplementedError("UPDATE with Python-side onupdate values")
     binds = dict(state.processors)
+    columns = getattr(statement, "selected_columns", None)
+    if columns is None:  # INSERT, UPDATE, DELETE: their RETURNING columns, if any
+        columns = statement.exported_columns
     results = tuple(
-        column.type.dialect_impl(dialect).result_processor(dialect, None)
-        for column in statement.selected_columns
+        column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
     )
     order = tuple(state.positiontup or ()) if done.positional else None
     return Compiled(state.statement, defaults, order, binds, results)
@@ -113,6 +121,8 @@ def _one(driver: Any, plan: Compiled, params: Mapping[str, Any]) -> list[tuple]:
     cursor = driver.cursor()
     try:
         cursor.execute(plan.sql, plan.parameters(params))
+        if cursor.description is None:  # a write without RETURNING
+            return []
         return [plan.row(r) for r in cursor.fetchall()]
     finally:
         cursor.close()
@@ -157,3 +167,81 @@ def _translated(engine: Engine, raw: Any, plans: list, error: Exception) -> exc.
         dialect=dialect,
         connection_invalidated=disconnected,
     )
+
+
+class Rows(list):
+    """A statement's rows, answering the few `Result` questions the write paths ask."""
+
+    def one(self) -> tuple:
+        """The only row (the statement is known to return exactly one)."""
+        (row,) = self
+        return row
+
+    def first(self) -> tuple | None:
+        """The first row, or None."""
+        return self[0] if self else None
+
+    def scalar(self) -> Any:
+        """The first column of the first row, or None."""
+        return self[0][0] if self else None
+
+
+class Plain:
+    """What a short write needs of a `Connection` (`execute`, `commit`, `rollback`), run at
+    the driver level like `fetch`. On SQLite the first statement begins the transaction
+    (BEGIN IMMEDIATE: the write lock at once); on PostgreSQL every statement runs in
+    autocommit, its own transaction, so such a path is written as one statement there."""
+
+    def __init__(self, engine: Engine, raw: Any) -> None:
+        self.engine, self.dialect, self._raw = engine, engine.dialect, raw
+        self._driver = raw.driver_connection
+        self._sqlite = self.dialect.name == "sqlite"
+
+    def execute(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> Rows:
+        """The statement's rows (its RETURNING rows for a write)."""
+        plan = compiled(statement, self.dialect)
+        for observe in observers.get(self.engine.pool, ()):
+            observe(plan.sql)
+        try:
+            if self._sqlite and not self._driver.in_transaction:
+                self._driver.execute("BEGIN IMMEDIATE")
+            return Rows(_one(self._driver, plan, parameters or {}))
+        except self.dialect.loaded_dbapi.Error as error:
+            raise _translated(self.engine, self._raw, [(plan, parameters)], error) from error
+
+    def commit(self) -> None:
+        """Make this transaction's writes stand (SQLite; PostgreSQL's are already committed)."""
+        self._end("COMMIT")
+
+    def rollback(self) -> None:
+        """Undo this transaction's writes (SQLite)."""
+        self._end("ROLLBACK")
+
+    def _end(self, how: str) -> None:
+        if self._sqlite and self._driver.in_transaction:
+            try:
+                self._driver.execute(how)
+            except self.dialect.loaded_dbapi.Error as error:
+                raise _translated(self.engine, self._raw, [], error) from error
+
+
+@contextmanager
+def plain_connection(engine: Engine) -> Iterator[Plain]:
+    """A `Plain` on a pooled connection; what is not committed at the end is rolled back."""
+    raw = None
+    try:
+        raw = engine.raw_connection()
+        if engine.dialect.name == "postgresql":
+            raw.driver_connection.autocommit = True
+        plain = Plain(engine, raw)
+        try:
+            yield plain
+        finally:
+            plain.rollback()
+    except engine.dialect.loaded_dbapi.Error as error:
+        raise _translated(engine, raw, [], error) from error
+    finally:
+        if raw is not None:
+            if engine.dialect.name == "postgresql" and not raw.driver_connection.closed:
+                raw.driver_connection.autocommit = False
+            raw.close()

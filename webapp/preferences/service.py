@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_
 from sqlmodel import Session, select
 
-from ..db import IMMEDIATE
 from ..mail import queue_email
 from ..models import Subscription, User, utcnow
+from ..reads import Plain, plain_connection
 from .links import PREFERENCE_LINK_DAYS, LockedList, mailing_list, preferences_url
 from .lists import LISTS, MailingList
 from .statements import RECORD_AUDIT, RECORD_CHANGE, STATUS, statements_for, subs, users
@@ -145,7 +145,7 @@ def _change_to_make(list_id: str, subscribed: bool, via: str) -> tuple[MailingLi
     return found, subscribed == found.default
 
 
-def _write(connection: Connection, to_default: bool, values: dict[str, Any]) -> Outcome:
+def _write(connection: Connection | Plain, to_default: bool, values: dict[str, Any]) -> Outcome:
     """Run the change on `connection`, in its transaction; the caller commits or rolls back.
 
     The write comes first and is conditional (only an open account, only a real change), so
@@ -171,7 +171,10 @@ def _write(connection: Connection, to_default: bool, values: dict[str, Any]) -> 
 
 
 def _write_and_end(
-    transaction: Session | Connection, connection: Connection, to_default: bool, values: dict
+    transaction: Session | Connection | Plain,
+    connection: Connection | Plain,
+    to_default: bool,
+    values: dict,
 ) -> Outcome:
     """`_write`, then commit what changed or roll back what did not (also after any error)."""
     try:
@@ -242,11 +245,7 @@ def leave_by_link(engine: Engine, user_id: int, list_id: str, via: str) -> Outco
     """
     found, to_default = _change_to_make(list_id, False, via)
     values = _values(found, user_id, False, via, "self", None, None)
-    with engine.connect() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execution_options(isolation_level="AUTOCOMMIT")
-            return _write(connection, to_default, values)
-        connection.execution_options(**{IMMEDIATE: True})
+    with plain_connection(engine) as connection:
         return _write_and_end(connection, connection, to_default, values)
 
 
