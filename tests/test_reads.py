@@ -6,6 +6,8 @@ one round trip.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
@@ -120,3 +122,18 @@ def test_the_expiry_is_compared_in_utc(engine, person, db):
     assert user_and_row is not None and user_and_row[0].id == person.id
     later = datetime.now(UTC) + timedelta(days=2)
     assert sessions.from_row(found[0], now=later, lifetimes=sessions.Lifetimes()) is None
+
+
+def test_a_fresh_process_can_make_its_first_request_a_signed_in_one(tmp_path):
+    """The person is built without an ORM query: the models must be mapped at start-up."""
+    script = f"""
+from sqlalchemy import inspect
+from webapp import create_app
+from webapp.models import User
+create_app({{"SENTRO_ENV": "testing", "SECRET_KEY": "x" * 40,
+    "DATABASE_URL": "sqlite:///{tmp_path / "fresh.db"}", "OIDC_ISSUER": "http://127.0.0.1:9",
+    "OIDC_CLIENT_ID": "c", "OIDC_CLIENT_SECRET": "s", "SMTP_URL": "smtp://127.0.0.1:9",
+    "BASE_URL": "http://localhost"}})
+assert inspect(User).configured
+"""
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)

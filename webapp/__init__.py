@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, g, has_request_context
 from flask_login import LoginManager
+from sqlalchemy.orm import configure_mappers
 from werkzeug.routing import IntegerConverter, Map
 
 from . import config as config_module
@@ -56,6 +57,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = DatabaseId
     _login(app)
     _blueprints(app)
+    # Every model is imported now: map them before any request. The ORM would do it on its
+    # first query, but a page's person is built without one (webapp/reads.py).
+    configure_mappers()
     security.limit_only_where_declared(app)
     _commands(app)
     _templates(app)
