@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import insert
 from sqlmodel import Session
 
@@ -18,20 +20,12 @@ def mask(value: object) -> str:
     return f"{text[0]}{'•' * min(len(text) - 3, 12)}{text[-2:]}"
 
 
-def record(
-    db: Session,
-    *,
-    user_id: int,
-    action: str,
-    actor: str = "self",
-    actor_id: int | None = None,
-    field: str = "",
-    old: object = None,
-    new: object = None,
-    ip: str | None = None,
-) -> None:
-    """Write an audit row in `db`'s transaction (committed with the change it describes)."""
-    record_all(db, [entry(user_id, action, actor, actor_id, field, old, new, ip)])
+def record(db: Session, **fields: Any) -> None:
+    """Write an audit row in `db`'s transaction (committed with the change it describes).
+
+    `fields` are `entry`'s: user_id, action, and optionally actor, actor_id, field, old, new, ip.
+    """
+    record_all(db, [entry(**fields)])
 
 
 def entry(
