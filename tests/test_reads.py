@@ -16,11 +16,11 @@ from sqlalchemy import bindparam, column, table
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
-from webapp import reads
+from webapp import audit, reads
 from webapp.account import service as account
 from webapp.auth import sessions
 from webapp.db import DatabaseUnavailable, counting_round_trips, make_engine
-from webapp.models import ClosureRequest, Inquiry, UserSession
+from webapp.models import AuditEvent, ClosureRequest, Inquiry, UserSession
 
 
 @pytest.fixture
@@ -137,3 +137,25 @@ create_app({{"SENTRO_ENV": "testing", "SECRET_KEY": "x" * 40,
 assert inspect(User).configured
 """
     subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+
+
+def test_a_write_converts_its_parameters_as_their_types_do(engine, person, db):
+    """A sealed value is sealed and a time stored as the ORM stores it: both read back."""
+    entry = audit.entry(person.id, "probe", ip="192.0.2.1", field="x", old="a", new="b")
+    with reads.plain_connection(engine, transaction=True) as connection:
+        audit.record_all(connection, [entry])
+        connection.commit()
+    stored = db.exec(select(AuditEvent).where(AuditEvent.action == "probe")).one()
+    assert stored.ip == "192.0.2.1" and stored.at == entry["at"]
+    with engine.connect() as connection:
+        raw_ip = connection.exec_driver_sql(
+            "SELECT ip FROM audit_event WHERE action = 'probe'"
+        ).scalar()
+    assert "192.0.2.1" not in raw_ip  # sealed at rest
+
+
+def test_a_write_not_committed_is_rolled_back(engine, person, db):
+    entry = audit.entry(person.id, "never", field="x")
+    with reads.plain_connection(engine, transaction=True) as connection:
+        audit.record_all(connection, [entry])
+    assert db.exec(select(AuditEvent).where(AuditEvent.action == "never")).first() is None

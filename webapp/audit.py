@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 from sqlmodel import Session
 
 from .models import AuditEvent, utcnow
+from .reads import Plain
 
 
 def mask(value: object) -> str:
@@ -52,10 +53,19 @@ def entry(
     }
 
 
-def record_all(db: Session, entries: list[dict[str, object]]) -> None:
-    """Write audit rows (`entry`'s) in `db`'s transaction: one Core INSERT, no ORM objects."""
+def record_all(db: Session | Plain, entries: list[dict[str, object]]) -> None:
+    """Write audit rows (`entry`'s) in `db`'s transaction: one Core INSERT, no ORM objects.
+
+    `db`: a session, or a driver-level connection (`reads.Plain`).
+    """
     if entries:
         db.execute(_INSERT, entries)
 
 
-_INSERT = insert(AuditEvent.__table__)  # type: ignore[arg-type]
+_TABLE = AuditEvent.__table__  # type: ignore[attr-defined]
+#: The columns `entry` fills, named: an INSERT compiled without values would list every column.
+_INSERT = (
+    insert(_TABLE)
+    .values({name: bindparam(name, type_=_TABLE.c[name].type) for name in entry(0, "")})
+    .inline()  # no new id wanted back
+)

@@ -68,7 +68,11 @@ def compiled(statement: Executable, dialect: Dialect) -> Compiled:
         defaults[column.key] = column.default.arg
     if done.update_prefetch:
         raise NotImplementedError("UPDATE with Python-side onupdate values")
-    binds = dict(state.processors)
+    binds = {}  # each parameter's converter from its type (a sealed value is sealed here)
+    for name, bind in done.binds.items():
+        convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        for expanded in state.parameter_expansion.get(name, [name]) if convert else ():
+            binds[expanded] = convert
     columns = getattr(statement, "selected_columns", None)
     if columns is None:  # INSERT, UPDATE, DELETE: their RETURNING columns, if any
         columns = statement.exported_columns
@@ -189,51 +193,74 @@ class Rows(list):
 class Plain:
     """What a short write needs of a `Connection` (`execute`, `commit`, `rollback`), run at
     the driver level like `fetch`. On SQLite the first statement begins the transaction
-    (BEGIN IMMEDIATE: the write lock at once); on PostgreSQL every statement runs in
-    autocommit, its own transaction, so such a path is written as one statement there."""
+    (BEGIN IMMEDIATE: the write lock at once). On PostgreSQL, with `transaction` the driver
+    begins one before the first statement; without, every statement runs in autocommit, its
+    own transaction, for a change written as one statement."""
 
-    def __init__(self, engine: Engine, raw: Any) -> None:
+    def __init__(self, engine: Engine, raw: Any, *, transaction: bool) -> None:
         self.engine, self.dialect, self._raw = engine, engine.dialect, raw
         self._driver = raw.driver_connection
         self._sqlite = self.dialect.name == "sqlite"
+        self._transaction = transaction or self._sqlite
 
-    def execute(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> Rows:
-        """The statement's rows (its RETURNING rows for a write)."""
+    def execute(
+        self,
+        statement: Executable,
+        parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+    ) -> Rows:
+        """The statement's rows (its RETURNING rows for a write); a list of parameter sets
+        runs it once for each (no rows back)."""
         plan = compiled(statement, self.dialect)
         for observe in observers.get(self.engine.pool, ()):
             observe(plan.sql)
         try:
             if self._sqlite and not self._driver.in_transaction:
                 self._driver.execute("BEGIN IMMEDIATE")
+            if isinstance(parameters, Sequence):
+                cursor = self._driver.cursor()
+                cursor.executemany(plan.sql, [plan.parameters(p) for p in parameters])
+                cursor.close()
+                return Rows()
             return Rows(_one(self._driver, plan, parameters or {}))
         except self.dialect.loaded_dbapi.Error as error:
             raise _translated(self.engine, self._raw, [(plan, parameters)], error) from error
 
     def commit(self) -> None:
-        """Make this transaction's writes stand (SQLite; PostgreSQL's are already committed)."""
+        """Make this transaction's writes stand (in autocommit they already do)."""
         self._end("COMMIT")
 
     def rollback(self) -> None:
-        """Undo this transaction's writes (SQLite)."""
+        """Undo this transaction's writes (none to undo in autocommit)."""
         self._end("ROLLBACK")
 
     def _end(self, how: str) -> None:
-        if self._sqlite and self._driver.in_transaction:
-            try:
-                self._driver.execute(how)
-            except self.dialect.loaded_dbapi.Error as error:
-                raise _translated(self.engine, self._raw, [], error) from error
+        if not self._transaction or (not self._sqlite and self._driver.closed):
+            return
+        try:
+            if self._sqlite:
+                if self._driver.in_transaction:
+                    self._driver.execute(how)
+            elif how == "COMMIT":
+                self._driver.commit()
+            else:
+                self._driver.rollback()
+        except self.dialect.loaded_dbapi.Error as error:
+            raise _translated(self.engine, self._raw, [], error) from error
 
 
 @contextmanager
-def plain_connection(engine: Engine) -> Iterator[Plain]:
-    """A `Plain` on a pooled connection; what is not committed at the end is rolled back."""
+def plain_connection(engine: Engine, *, transaction: bool = False) -> Iterator[Plain]:
+    """A `Plain` on a pooled connection; what is not committed at the end is rolled back.
+
+    `transaction`: on PostgreSQL, run the statements in one transaction (SQLite always does).
+    """
     raw = None
+    postgres = engine.dialect.name == "postgresql"
     try:
         raw = engine.raw_connection()
-        if engine.dialect.name == "postgresql":
+        if postgres and not transaction:
             raw.driver_connection.autocommit = True
-        plain = Plain(engine, raw)
+        plain = Plain(engine, raw, transaction=transaction)
         try:
             yield plain
         finally:
@@ -242,6 +269,6 @@ def plain_connection(engine: Engine) -> Iterator[Plain]:
         raise _translated(engine, raw, [], error) from error
     finally:
         if raw is not None:
-            if engine.dialect.name == "postgresql" and not raw.driver_connection.closed:
+            if postgres and not raw.driver_connection.closed:
                 raw.driver_connection.autocommit = False
             raw.close()

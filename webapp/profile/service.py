@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from .. import audit
 from ..auth.sessions import PERSON_OF_SESSION
 from ..models import PaymentCard, PendingEmailChange, User, utcnow
-from ..reads import fetch
+from ..reads import Plain, fetch, plain_connection
 from . import forms
 from .forms import GROUPS, Invalid
 
@@ -217,11 +217,15 @@ def _update_statement(columns: tuple[str, ...]):
                 "profile_version": bindparam("new_version", type_=c.profile_version.type),
             }
         )
+        .returning(c.id)  # a row back: the version was the one read
     )
 
 
-def write_profile(db: Session, user: User, changes: dict[str, object]) -> bool:
-    """Apply `changes` only if nobody saved since `user` was read; bumps the version."""
+def write_profile(db: Session | Plain, user: User, changes: dict[str, object]) -> bool:
+    """Apply `changes` only if nobody saved since `user` was read; bumps the version.
+
+    `db`: the request's session, or a driver-level connection (`reads.Plain`).
+    """
     version = user.profile_version + 1
     result = db.execute(
         _update_statement(tuple(changes)),
@@ -232,7 +236,7 @@ def write_profile(db: Session, user: User, changes: dict[str, object]) -> bool:
             **{f"new_{name}": value for name, value in changes.items()},
         },
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.first() is None:
         return False
     # The row now holds these values: so does `user`, without marking it changed.
     for name, value in changes.items():
@@ -276,19 +280,21 @@ def update_group(
     changes = {k: v for k, v in outcome.values.items() if v != old[k]}
     if not changes:
         return Outcome(True, values=outcome.values, message=f"{GROUPS[group].label}: no changes.")
-    if not write_profile(db, user, changes):
-        db.rollback()
-        db.refresh(user)
-        return _conflict(user, group, values)
     who = actor_id if actor_id is not None else user.id
-    audit.record_all(
-        db,
-        [
-            audit.entry(user.id, "profile-corrected", actor, who, name, old[name], new, ip)  # type: ignore[arg-type]
-            for name, new in changes.items()
-        ],
-    )
-    db.commit()
+    audit_rows = [
+        audit.entry(user.id, "profile-corrected", actor, who, name, old[name], new, ip)  # type: ignore[arg-type]
+        for name, new in changes.items()
+    ]
+    # The change and its audit rows in one transaction on a connection of its own, at the
+    # driver level: a request saves one group, and the ORM session would cost more than the
+    # statements (the caller's session must hold no transaction, which SQLite would block on).
+    with plain_connection(db.get_bind(), transaction=True) as connection:
+        if not write_profile(connection, user, changes):
+            connection.rollback()
+            db.refresh(user)
+            return _conflict(user, group, values)
+        audit.record_all(connection, audit_rows)
+        connection.commit()
     return Outcome(True, values=outcome.values, message=f"{GROUPS[group].label} saved.")
 
 
