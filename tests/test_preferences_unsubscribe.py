@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from tests.conftest import body_text
 from tests.test_preferences import history, make_person
-from webapp import create_app, reads, tokens
+from webapp import create_app, driver, tokens
 from webapp.db import counting_round_trips
 from webapp.models import AuditEvent, Subscription, SubscriptionChange
 from webapp.preferences import links, service
@@ -330,11 +330,11 @@ def test_a_commit_that_fails_answers_503_and_leaves_the_person_subscribed(
 
     # Where the change becomes durable: the COMMIT, or on PostgreSQL the one statement that
     # runs in autocommit (its own transaction, with no COMMIT of its own to fail). The link's
-    # path runs at the driver level (webapp.reads), past SQLAlchemy's events.
+    # path runs at the driver level (webapp.driver), past SQLAlchemy's events.
     if _postgres(app):
-        monkeypatch.setattr(reads.Plain, "execute", fail)
+        monkeypatch.setattr(driver.Plain, "execute", fail)
     else:
-        monkeypatch.setattr(reads.Plain, "commit", fail)
+        monkeypatch.setattr(driver.Plain, "commit", fail)
     response = cookieless(app).post(path, data=body)
     assert response.status_code == 503
     assert service.is_subscribed(db, user_id, "service-updates")

@@ -58,7 +58,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _login(app)
     _blueprints(app)
     # Every model is imported now: map them before any request. The ORM would do it on its
-    # first query, but a page's person is built without one (webapp/reads.py).
+    # first query, but a page's person is built without one (webapp/driver.py).
     configure_mappers()
     security.limit_only_where_declared(app)
     _commands(app)

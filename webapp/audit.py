@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import bindparam, insert
 from sqlmodel import Session
 
+from .driver import Plain
 from .models import AuditEvent, utcnow
-from .reads import Plain
 
 
 def mask(value: object) -> str:
@@ -56,7 +56,7 @@ def entry(
 def record_all(db: Session | Plain, entries: list[dict[str, object]]) -> None:
     """Write audit rows (`entry`'s) in `db`'s transaction: one Core INSERT, no ORM objects.
 
-    `db`: a session, or a driver-level connection (`reads.Plain`).
+    `db`: a session, or a driver-level connection (`driver.Plain`).
     """
     if entries:
         db.execute(_INSERT, entries)

@@ -233,11 +233,11 @@ def counting_statements(engine: Engine) -> Iterator[list[str]]:
         if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
             statements.append(statement)
 
-    from . import reads
+    from . import driver
 
     event.listen(engine, "before_cursor_execute", record)
     try:
-        with reads.observed(engine, statements.append):  # reads past the execution layer
+        with driver.observed(engine, statements.append):  # reads past the execution layer
             yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)

@@ -28,10 +28,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 
 from ..auth.sessions import PERSON_OF_SESSION
+from ..driver import fetch
 from ..inquiries.service import PENDING
 from ..models import ClosureRequest, Inquiry, PendingEmailChange, utcnow
 from ..models.closure import OPEN_STATUSES
-from ..reads import fetch
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from flask import Flask, Response, current_app, g, request, session
 from flask_login import current_user
 from sqlalchemy import Select
 
-from .. import db, reads
+from .. import db, driver
 from ..models import User, UserSession, utcnow
 from . import sessions
 
@@ -61,7 +61,7 @@ def _load(
     also = _WITH_PERSON.get(request.endpoint or "")
     more = also[1]() if also else None
     extra = [(also[0], {**params, **more})] if also and more is not None else []
-    person, *rest = reads.fetch(db.engine(), (sessions.LOAD, params), *extra)
+    person, *rest = driver.fetch(db.engine(), (sessions.LOAD, params), *extra)
     found = sessions.from_row(person[0], now=now, lifetimes=limits) if person else None
     if found is not None:
         db.adopt(*found)

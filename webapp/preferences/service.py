@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_
 from sqlmodel import Session, select
 
+from ..driver import Plain, plain_connection
 from ..mail import queue_email
 from ..models import Subscription, User, utcnow
-from ..reads import Plain, plain_connection
 from .links import PREFERENCE_LINK_DAYS, LockedList, mailing_list, preferences_url
 from .lists import LISTS, MailingList
 from .statements import RECORD_AUDIT, RECORD_CHANGE, STATUS, statements_for, subs, users

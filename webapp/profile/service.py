@@ -20,8 +20,8 @@ from sqlmodel import Session, select
 
 from .. import audit
 from ..auth.sessions import PERSON_OF_SESSION
+from ..driver import Plain, fetch, plain_connection
 from ..models import PaymentCard, PendingEmailChange, User, utcnow
-from ..reads import Plain, fetch, plain_connection
 from . import forms
 from .forms import GROUPS, Invalid
 
@@ -224,7 +224,7 @@ def _update_statement(columns: tuple[str, ...]):
 def write_profile(db: Session | Plain, user: User, changes: dict[str, object]) -> bool:
     """Apply `changes` only if nobody saved since `user` was read; bumps the version.
 
-    `db`: the request's session, or a driver-level connection (`reads.Plain`).
+    `db`: the request's session, or a driver-level connection (`driver.Plain`).
     """
     version = user.profile_version + 1
     result = db.execute(

@@ -1,4 +1,5 @@
-"""`webapp.reads`: a page's reads past SQLAlchemy's execution layer, with the same values.
+"""`webapp.driver`: the request path's statements past SQLAlchemy's execution layer, with the
+same values.
 
 Runs on SQLite and, under TEST_DATABASE=postgres, on PostgreSQL, where several reads share
 one round trip.
@@ -16,7 +17,7 @@ from sqlalchemy import bindparam, column, table
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
-from webapp import audit, reads
+from webapp import audit, driver
 from webapp.account import service as account
 from webapp.auth import sessions
 from webapp.db import DatabaseUnavailable, counting_round_trips, make_engine
@@ -41,7 +42,7 @@ def with_matters(db, person):
 def test_the_person_arrives_as_connection_execute_gives_them(engine, person, db):
     token_hash = db.exec(select(UserSession.token_hash)).one()
     params = {"token_hash": token_hash}
-    (fast,) = reads.fetch(engine, (sessions.LOAD, params))
+    (fast,) = driver.fetch(engine, (sessions.LOAD, params))
     with engine.connect() as connection:
         slow = connection.execute(sessions.LOAD, params).all()
     assert fast == [tuple(r) for r in slow] and len(fast) == 1
@@ -51,7 +52,7 @@ def test_the_person_arrives_as_connection_execute_gives_them(engine, person, db)
 
 def test_in_lists_and_typed_parameters_work_as_in_core(engine, with_matters):
     params = {"user_id": with_matters.id, "now": datetime.now(UTC)}
-    (fast,) = reads.fetch(engine, (account.STATUS, params))
+    (fast,) = driver.fetch(engine, (account.STATUS, params))
     with engine.connect() as connection:
         slow = connection.execute(account.STATUS, params).all()
     assert sorted(fast, key=repr) == sorted((tuple(r) for r in slow), key=repr)
@@ -62,7 +63,7 @@ def test_several_reads_are_one_round_trip_on_postgresql(engine, with_matters, db
     token_hash = db.exec(select(UserSession.token_hash)).one()
     by_session = {"token_hash": token_hash, "now": datetime.now(UTC)}
     with counting_round_trips(engine) as trips:
-        person, matters = reads.fetch(
+        person, matters = driver.fetch(
             engine,
             (sessions.LOAD, {"token_hash": token_hash}),
             (account.STATUS_BY_SESSION, by_session),
@@ -73,13 +74,13 @@ def test_several_reads_are_one_round_trip_on_postgresql(engine, with_matters, db
 
 def test_statement_counters_see_these_reads(engine, person, count_queries):
     with count_queries() as statements:
-        reads.fetch(engine, (sessions.LOAD, {"token_hash": "0" * 64}))
+        driver.fetch(engine, (sessions.LOAD, {"token_hash": "0" * 64}))
     assert len(statements) == 1 and "user_session" in statements[0]
 
 
 def test_a_session_of_another_person_reads_nothing(engine, with_matters):
     params = {"token_hash": sessions.reference_hash("not-a-session"), "now": datetime.now(UTC)}
-    person, matters = reads.fetch(
+    person, matters = driver.fetch(
         engine, (sessions.LOAD, params), (account.STATUS_BY_SESSION, params)
     )
     assert person == [] and matters == []
@@ -88,14 +89,14 @@ def test_a_session_of_another_person_reads_nothing(engine, with_matters):
 def test_a_driver_error_is_sqlalchemys(engine):
     missing = select(column("x")).select_from(table("no_such_table"))
     with pytest.raises(DBAPIError):
-        reads.fetch(engine, (missing, {}))
-    assert reads.fetch(engine, (select(bindparam("n", type_=None)), {"n": 1})) == [[(1,)]]
+        driver.fetch(engine, (missing, {}))
+    assert driver.fetch(engine, (select(bindparam("n", type_=None)), {"n": 1})) == [[(1,)]]
 
 
 def test_a_database_that_cannot_be_reached_is_unavailable():
     gone = make_engine("postgresql://postgres@127.0.0.1:9/none")  # nothing listens on port 9
     with pytest.raises(DatabaseUnavailable):
-        reads.fetch(gone, (sessions.LOAD, {"token_hash": "0" * 64}))
+        driver.fetch(gone, (sessions.LOAD, {"token_hash": "0" * 64}))
     gone.dispose()
 
 
@@ -109,13 +110,13 @@ def test_a_lost_connection_is_dropped_from_the_pool(engine):
     with psycopg.connect(url, autocommit=True) as killer:  # not from the pool
         killer.execute("SELECT pg_terminate_backend(%s)", (pid,))
     with pytest.raises(DatabaseUnavailable):  # the pooled connection was the killed one
-        reads.fetch(engine, (select(bindparam("n", type_=None)), {"n": 1}))
-    assert reads.fetch(engine, (select(bindparam("n", type_=None)), {"n": 2})) == [[(2,)]]
+        driver.fetch(engine, (select(bindparam("n", type_=None)), {"n": 1}))
+    assert driver.fetch(engine, (select(bindparam("n", type_=None)), {"n": 2})) == [[(2,)]]
 
 
 def test_the_expiry_is_compared_in_utc(engine, person, db):
     row = db.exec(select(UserSession)).one()
-    (found,) = reads.fetch(engine, (sessions.LOAD, {"token_hash": row.token_hash}))
+    (found,) = driver.fetch(engine, (sessions.LOAD, {"token_hash": row.token_hash}))
     user_and_row = sessions.from_row(
         found[0], now=datetime.now(UTC), lifetimes=sessions.Lifetimes()
     )
@@ -142,7 +143,7 @@ assert inspect(User).configured
 def test_a_write_converts_its_parameters_as_their_types_do(engine, person, db):
     """A sealed value is sealed and a time stored as the ORM stores it: both read back."""
     entry = audit.entry(person.id, "probe", ip="192.0.2.1", field="x", old="a", new="b")
-    with reads.plain_connection(engine, transaction=True) as connection:
+    with driver.plain_connection(engine, transaction=True) as connection:
         audit.record_all(connection, [entry])
         connection.commit()
     stored = db.exec(select(AuditEvent).where(AuditEvent.action == "probe")).one()
@@ -156,6 +157,6 @@ def test_a_write_converts_its_parameters_as_their_types_do(engine, person, db):
 
 def test_a_write_not_committed_is_rolled_back(engine, person, db):
     entry = audit.entry(person.id, "never", field="x")
-    with reads.plain_connection(engine, transaction=True) as connection:
+    with driver.plain_connection(engine, transaction=True) as connection:
         audit.record_all(connection, [entry])
     assert db.exec(select(AuditEvent).where(AuditEvent.action == "never")).first() is None

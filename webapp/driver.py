@@ -1,21 +1,24 @@
-"""Reads on every page's path: a Core SELECT compiled once, run on the pooled driver connection.
+"""The request path's own statements, compiled once and run on the pooled driver connection.
 
 The few statements every signed-in page runs (the person with their session, a page's own
-summary) are the same on every request but for their parameters. SQLAlchemy's execution layer
+summary) and a few short writes that must be fast (the one-click unsubscribe, a profile
+save) are the same on every request but for their parameters. SQLAlchemy's execution layer
 (an execution context, result metadata, events) costs several times what the driver does for
-such a read. `fetch` keeps what that layer gives a read and nothing else:
+them. `fetch` (reads) and `plain_connection` (a short write) keep what that layer gives and
+nothing else:
 
-- the statement is compiled once per dialect (`render_postcompile`, so IN lists are plain
-  parameters), and parameters and results go through the column types' own processors, so
-  values arrive exactly as from `Connection.execute` (timezone-aware datetimes, sealed values);
+- a statement is compiled once per dialect, IN lists of literals expanded once; parameters
+  and results go through the column types' own converters, so values arrive and are stored
+  exactly as through `Connection.execute` (timezone-aware datetimes, sealed values), and an
+  INSERT's constant Python-side column defaults are filled in;
 - the connection comes from the engine's pool; reads run outside a transaction (SQLite is in
   autocommit; PostgreSQL is switched to it for the reads), so no BEGIN or ROLLBACK is sent;
-- on PostgreSQL several reads go out in one pipeline: one round trip however many statements;
+  on PostgreSQL several reads go out in one pipeline, one round trip however many statements;
 - a driver error is raised as SQLAlchemy's own (`db.DatabaseUnavailable` answers 503), and a
   lost connection invalidates the pool as SQLAlchemy does, so the next request reconnects.
 
-Statement counters (`db.counting_statements`) see these reads like any other.
-Only for plain SELECTs: writes go through the ORM session or a Core connection.
+Statement counters (`db.counting_statements`) see these statements like any other. Anything
+longer or less regular goes through the ORM session or a Core connection.
 """
 
 from __future__ import annotations
