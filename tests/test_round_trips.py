@@ -43,15 +43,19 @@ def test_a_signed_in_page_sends_only_its_reads(who, request, app, client, count_
     assert not over, "\n".join(f"{p}: {len(t)} round trips: {t}" for p, t in over.items())
 
 
-def test_account_is_one_round_trip_on_postgresql(app, client, person, count_queries):
-    """The person with their session, and what is waiting for them: two statements, sent
-    together on PostgreSQL (a pipeline: one network wait); SQLite runs them in turn."""
+@pytest.mark.parametrize("path", ["/account", "/account/profile"])
+def test_a_page_read_with_the_person_is_one_round_trip_on_postgresql(
+    path, app, client, person, count_queries
+):
+    """The person with their session, and the page's own read (what is waiting for them; the
+    cards and the pending email change): two statements, sent together on PostgreSQL (a
+    pipeline: one network wait); SQLite runs them in turn."""
     with count_queries():
         pass
-    client.get("/account")
+    client.get(path)
     engine = app.extensions["sentro.engine"]
     with count_queries() as statements, counting_round_trips(engine) as trips:
-        assert client.get("/account").status_code == 200
+        assert client.get(path).status_code == 200
     assert len(statements) == 2, statements
     expected = 1 if engine.dialect.name == "postgresql" else 2
     assert len(trips) == expected and not _control(trips), trips
