@@ -43,13 +43,13 @@ def test_a_signed_in_page_sends_only_its_reads(who, request, app, client, count_
     assert not over, "\n".join(f"{p}: {len(t)} round trips: {t}" for p, t in over.items())
 
 
-@pytest.mark.parametrize("path", ["/account", "/account/profile"])
+@pytest.mark.parametrize("path", ["/account", "/account/profile", "/account/email-preferences"])
 def test_a_page_read_with_the_person_is_one_round_trip_on_postgresql(
     path, app, client, person, count_queries
 ):
     """The person with their session, and the page's own read (what is waiting for them; the
-    cards and the pending email change): two statements, sent together on PostgreSQL (a
-    pipeline: one network wait); SQLite runs them in turn."""
+    cards and the pending email change; the list choices): two statements, sent together on
+    PostgreSQL (a pipeline: one network wait); SQLite runs them in turn."""
     with count_queries():
         pass
     client.get(path)

@@ -9,11 +9,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, and_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
+from ..auth.sessions import PERSON_OF_SESSION
 from ..driver import Plain, plain_connection
 from ..mail import queue_email
 from ..models import Subscription, User, utcnow
@@ -65,7 +67,7 @@ class Choice:
         return VIA.get(self.changed_via or "", "")
 
 
-def _choice(mailing_list: MailingList, row: Subscription | None) -> Choice:
+def _choice(mailing_list: MailingList, row: Subscription | Stored | None) -> Choice:
     if mailing_list.transactional or row is None:
         return Choice(mailing_list, mailing_list.default)
     return Choice(mailing_list, row.subscribed, row.changed_at, row.changed_via)
@@ -90,7 +92,31 @@ def with_list_defaults(records: Iterator[dict[str, Any]]) -> Iterator[dict[str, 
 def choices(db: Session, user_id: int) -> list[Choice]:
     """Every list with the person's standing on it, in the lists' order (one query)."""
     rows = db.exec(select(Subscription).where(Subscription.user_id == user_id))
-    chosen = {row.list_id: row for row in rows}
+    return _choices({row.list_id: row for row in rows})
+
+
+class Stored(NamedTuple):
+    """A stored choice as `CHOICES_BY_SESSION` reads it."""
+
+    list_id: str
+    subscribed: bool | None
+    changed_at: datetime | None
+    changed_via: str | None
+
+
+#: The stored choices of the person of the session `token_hash`: read with the person, so the
+#: signed-in page is one round trip (`auth.current.read_with_person`).
+CHOICES_BY_SESSION = sa_select(
+    subs.c.list_id, subs.c.subscribed, subs.c.changed_at, subs.c.changed_via
+).where(subs.c.user_id == PERSON_OF_SESSION)
+
+
+def choices_from_rows(rows: list[tuple]) -> list[Choice]:
+    """`choices` from the rows of `CHOICES_BY_SESSION`."""
+    return _choices({row[0]: Stored(*row) for row in rows})
+
+
+def _choices(chosen: dict[str, Any]) -> list[Choice]:
     return [_choice(found, chosen.get(found.id)) for found in LISTS]
 
 

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db, tokens
+from ..auth import current
 from ..errors import render_error
 from ..mail.service import set_list_extras
 from ..pages import page_or_fragment, see_other, wants_fragment
@@ -96,13 +97,20 @@ def _save(user_id: int, list_id: str, via: str, *, back: str, save_endpoint: str
 # --- signed in ---------------------------------------------------------------------------
 
 
+#: The page's choices come with the person's read: one round trip.
+current.read_with_person("preferences.page", service.CHOICES_BY_SESSION)
+
+
 @bp.get("/account/email-preferences")
 @login_required
 def page():
     """One switch per list, each saying when and how it last changed."""
+    rows = current.read_with_person_rows()
     return render_template(
         PAGE,
-        choices=service.choices(db.session(), current_user.id),
+        choices=service.choices_from_rows(rows)
+        if rows is not None
+        else service.choices(db.session(), current_user.id),
         save_endpoint="preferences.save",
         token=None,
         errors={},
