@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from flask import session
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import validate_csrf
 from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
@@ -76,3 +77,11 @@ def test_the_csrf_token_is_one_flask_wtf_accepts_and_kept_for_the_request(app):
         validate_csrf(token)  # raises if Flask-WTF would refuse it
     with app.test_request_context("/"), pytest.raises(ValidationError, match=r"missing"):
         validate_csrf(token)  # another browser's cookie session holds another secret, or none
+
+
+def test_the_csrf_token_follows_flask_wtfs_field_name(app):
+    app.config["WTF_CSRF_FIELD_NAME"] = "xsrf"
+    with app.test_request_context("/"):
+        token = csrf_token()
+        assert "xsrf" in session and "csrf_token" not in session
+        validate_csrf(token)  # Flask-WTF reads the secret under its configured name

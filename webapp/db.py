@@ -200,7 +200,7 @@ def session() -> Session:
 
 
 def adopt(*instances: Any) -> None:
-    """Put rows read outside the ORM (`reads`) in this request's ORM session, now or once opened.
+    """Put rows read outside the ORM (`driver`) in this request's ORM session, now or once opened.
 
     They then behave as if the session had loaded them: a change to one is flushed at commit,
     an attribute not read loads on use, a rollback expires them. Nothing is sent for this.

@@ -67,10 +67,10 @@ def compiled(statement: Executable, dialect: Dialect) -> Compiled:
     defaults = {k: v for k, v in state.parameters.items() if k not in given}
     for column in done.insert_prefetch:  # an INSERT's Python-side column defaults
         if not (column.default is not None and column.default.is_scalar):
-            raise NotImplementedError(f"{column}: only constant defaults are filled in here")
+            raise ValueError(f"{column}: a default computed per row needs Connection.execute")
         defaults[column.key] = column.default.arg
     if done.update_prefetch:
-        raise NotImplementedError("UPDATE with Python-side onupdate values")
+        raise ValueError("an UPDATE with Python-side onupdate values needs Connection.execute")
     binds = {}  # each parameter's converter from its type (a sealed value is sealed here)
     for name, bind in done.binds.items():
         convert = bind.type.dialect_impl(dialect).bind_processor(dialect)

@@ -151,21 +151,24 @@ def csrf_token() -> str:
     """The page's CSRF token (templates' `csrf_token()`): signed once a request, then reused.
 
     Flask-WTF's `generate_csrf` with its serializer kept per key, not built for each token: the
-    raw secret in the cookie session (made on first need), signed with WTF_CSRF_SECRET_KEY or
-    SECRET_KEY and kept in `g.csrf_token` for the request, where Flask-WTF's forms find it too.
+    raw secret in the cookie session under WTF_CSRF_FIELD_NAME (made on first need), signed
+    with WTF_CSRF_SECRET_KEY or SECRET_KEY and kept in `g` under the same name for the
+    request, where Flask-WTF's forms find it too.
     """
-    token = g.get("csrf_token")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    token = g.get(field)
     if token is None:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
         secret_key = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
         kept = app.extensions.setdefault("sentro.csrf_serializers", {})
         signing = kept.get(secret_key)
         if signing is None:
             signing = kept[secret_key] = KeptSerializer(secret_key, salt=CSRF_SALT)
-        raw = session.get("csrf_token")
+        raw = session.get(field)
         if not isinstance(raw, str):
-            raw = session["csrf_token"] = hashlib.sha1(os.urandom(64)).hexdigest()
-        token = g.csrf_token = signing.dumps(raw)
+            raw = session[field] = hashlib.sha1(os.urandom(64)).hexdigest()
+        token = signing.dumps(raw)
+        setattr(g, field, token)
     return token
 
 

@@ -111,7 +111,8 @@ def load(
 ) -> tuple[User, UserSession] | None:
     """The person and their live session for a cookie's reference, through the ORM session `db`.
 
-    For a request whose ORM session already exists; `load_rows` is every other request's way.
+    For a request whose ORM session already exists; every other request reads `LOAD` at the
+    driver level (`webapp.driver`) and makes the objects with `from_row`.
     """
     if not _plausible(reference):
         return None

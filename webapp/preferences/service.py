@@ -12,7 +12,6 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, and_
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from ..auth.sessions import PERSON_OF_SESSION
@@ -106,7 +105,7 @@ class Stored(NamedTuple):
 
 #: The stored choices of the person of the session `token_hash`: read with the person, so the
 #: signed-in page is one round trip (`auth.current.read_with_person`).
-CHOICES_BY_SESSION = sa_select(
+CHOICES_BY_SESSION = select(
     subs.c.list_id, subs.c.subscribed, subs.c.changed_at, subs.c.changed_via
 ).where(subs.c.user_id == PERSON_OF_SESSION)
 
