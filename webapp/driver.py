@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import exc
+from sqlalchemy import exc, inspect
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.sql import Executable, Select
 
 
@@ -174,6 +175,28 @@ def _translated(engine: Engine, raw: Any, plans: list, error: Exception) -> exc.
         dialect=dialect,
         connection_invalidated=disconnected,
     )
+
+
+def detached(model: type, columns: Any, values: Sequence[Any]) -> Any:
+    """An instance of `model` holding a row's `values` of `columns`, as if loaded and then
+    detached: `db.adopt` puts it in the request's ORM session; a column not read loads on use."""
+    keys = _attribute_keys(model, tuple(columns))
+    instance = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]
+    instance.__dict__.update(zip(keys, values, strict=True))
+    make_transient_to_detached(instance)
+    return instance
+
+
+def entities(model: type, rows: Sequence[Sequence[Any]]) -> list[Any]:
+    """Rows of `select(*model.__table__.c)` as detached instances of `model` (see `detached`)."""
+    columns = model.__table__.c  # type: ignore[attr-defined]
+    return [detached(model, columns, row) for row in rows]
+
+
+@cache
+def _attribute_keys(model: type, columns: tuple) -> tuple[str, ...]:
+    mapper = inspect(model)
+    return tuple(mapper.get_property_by_column(c).key for c in columns)
 
 
 class Rows(list):

@@ -14,7 +14,9 @@ from . import service
 
 bp = Blueprint("account", __name__)
 #: What is waiting for the person comes with the person's own read: one round trip.
-current.read_with_person("account.home", service.STATUS_BY_SESSION, service.status_parameters)
+current.read_with_person(
+    "account.home", service.STATUS_BY_SESSION, parameters=service.status_parameters
+)
 
 
 @bp.get("/account")

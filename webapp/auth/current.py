@@ -60,39 +60,43 @@ def _load(
         return None
     also = _WITH_PERSON.get(request.endpoint or "")
     more = also[1]() if also else None
-    extra = [(also[0], {**params, **more})] if also and more is not None else []
+    extra = [(statement, {**params, **more}) for statement in also[0]] if more is not None else []
     person, *rest = driver.fetch(db.engine(), (sessions.LOAD, params), *extra)
     found = sessions.from_row(person[0], now=now, lifetimes=limits) if person else None
     if found is not None:
         db.adopt(*found)
         if rest:
-            g.read_with_person = rest[0]
+            g.read_with_person = rest
     return found
 
 
-#: endpoint -> (statement, its parameters besides `token_hash`): read with the person.
-_WITH_PERSON: dict[str, tuple[Select, Callable[[], dict[str, Any] | None]]] = {}
+#: endpoint -> (statements, their parameters besides `token_hash`): read with the person.
+_WITH_PERSON: dict[str, tuple[tuple[Select, ...], Callable[[], dict[str, Any] | None]]] = {}
 
 
 def read_with_person(
-    endpoint: str, statement: Select, parameters: Callable[[], dict[str, Any] | None] = dict
+    endpoint: str,
+    *statements: Select,
+    parameters: Callable[[], dict[str, Any] | None] = dict,
 ) -> None:
-    """On `endpoint`'s requests, send `statement` with the person's own read.
+    """On `endpoint`'s requests, send `statements` with the person's own read.
 
-    `parameters()` gives its parameters besides `token_hash`, or None when this request of
-    the endpoint does not need it.
+    `parameters()` gives their parameters besides `token_hash`, or None when this request of
+    the endpoint does not need them.
 
-    On PostgreSQL both go in one round trip. The statement finds its person through the
-    parameter `token_hash` (see `sessions.PERSON_OF_SESSION`); its rows are given to the page
-    only when the session is live (`read_with_person_rows`).
+    On PostgreSQL all go in one round trip. Each statement finds its person through the
+    parameter `token_hash` (see `sessions.PERSON_OF_SESSION`); their rows are given to the
+    page only when the session is live (`read_with_person_rows`).
     """
-    _WITH_PERSON[endpoint] = (statement, parameters)
+    _WITH_PERSON[endpoint] = (statements, parameters)
 
 
-def read_with_person_rows() -> list[tuple] | None:
-    """The rows of this endpoint's `read_with_person` statement; None if it was not read."""
+def read_with_person_rows(which: int = 0) -> list[tuple] | None:
+    """The rows of this endpoint's `read_with_person` statement number `which` (in the order
+    given); None if they were not read (the view then reads for itself)."""
     current_user.is_authenticated  # noqa: B018 - the person's read brings these rows
-    return g.get("read_with_person")
+    found = g.get("read_with_person")
+    return found[which] if found is not None else None
 
 
 def current_session() -> UserSession | None:

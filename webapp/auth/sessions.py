@@ -14,15 +14,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, inspect, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
+from .. import driver
 from ..addresses import reduce_ip
 from ..models import User, UserSession
 
@@ -171,24 +170,9 @@ def from_row(
     them when the request opens one, so a service may change and commit them as before.
     """
     split = len(_USER.c)
-    user = detached(User, _USER.c, found[:split])
-    row = detached(UserSession, _SESSION_COLUMNS, found[split:])
+    user = driver.detached(User, _USER.c, found[:split])
+    row = driver.detached(UserSession, _SESSION_COLUMNS, found[split:])
     return (user, row) if is_live(row, user, now=now, lifetimes=lifetimes) else None
-
-
-def detached(model: type, columns: Any, values: tuple) -> Any:
-    """An instance of `model` holding a row's `values`, as if loaded and then detached."""
-    keys = _attribute_keys(model, tuple(columns))
-    instance = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]
-    instance.__dict__.update(zip(keys, values, strict=True))
-    make_transient_to_detached(instance)  # loaded state; columns not read load when used
-    return instance
-
-
-@cache
-def _attribute_keys(model: type, columns: tuple) -> tuple[str, ...]:
-    mapper = inspect(model)
-    return tuple(mapper.get_property_by_column(c).key for c in columns)
 
 
 def is_live(row: UserSession, user: User, *, now: datetime, lifetimes: Lifetimes) -> bool:

@@ -106,7 +106,9 @@ def _whole_page_facts() -> dict | None:
 
 
 current.read_with_person(
-    "profile.show", service.facts_statement(True, True, by_session=True), _whole_page_facts
+    "profile.show",
+    service.facts_statement(True, True, by_session=True),
+    parameters=_whole_page_facts,
 )
 
 
