@@ -245,7 +245,7 @@ def test_a_withheld_release_is_hidden_until_its_date_then_shown(client, login_as
     assert "Investigation concluded today" in html
 
     tomorrow = TODAY + timedelta(days=1)
-    shown = service.disclosures_for_person(db, ana.id, on=tomorrow)
+    shown = service.disclosures_for_person(db.get_bind(), ana.id, on=tomorrow)
     assert {d.recipient for d in shown} == {
         "Serious Fraud Office",
         "Department of Internal Affairs",

@@ -7,10 +7,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import Date, Select, bindparam
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from .. import audit
+from .. import audit, driver
+from ..auth.sessions import PERSON_OF_SESSION
 from ..cases import CLOSED_ACCOUNT_RECORD, account_closed, own_case_refusal
 from ..models import Disclosure, User, privacy_of, user_linked_tables, utcnow
 from ..models.disclosures import shown_to_person
@@ -170,15 +174,34 @@ def record_disclosure(
     return Result(disclosure=disclosure)
 
 
-def disclosures_for_person(db: Session, user_id: int, on: date | None = None) -> list[Disclosure]:
-    """Every release about the person that they may see today, newest first (one query)."""
-    table = Disclosure.__table__
-    query = (
-        select(Disclosure)
-        .where(Disclosure.user_id == user_id, shown_to_person(table, on or today()))
-        .order_by(col(Disclosure.disclosed_on).desc(), col(Disclosure.id).desc())
+def _disclosures_statement(person: Any) -> Select:
+    table = Disclosure.__table__  # type: ignore[attr-defined]
+    return (
+        select(*table.c)
+        .where(table.c.user_id == person, shown_to_person(table, bindparam("today", type_=Date)))
+        .order_by(table.c.disclosed_on.desc(), table.c.id.desc())
     )
-    return list(db.exec(query).all())
+
+
+_DISCLOSURES = _disclosures_statement(bindparam("user_id"))
+#: The person's page reads its releases with the person (`auth.current.read_with_person`).
+DISCLOSURES_BY_SESSION = _disclosures_statement(PERSON_OF_SESSION)
+
+
+def disclosures_parameters(on: date | None = None) -> dict[str, date]:
+    """`DISCLOSURES_BY_SESSION`'s parameters besides the session's."""
+    return {"today": on or today()}
+
+
+def disclosures_for_person(
+    engine: Engine, user_id: int, on: date | None = None, *, rows: list[tuple] | None = None
+) -> list[Disclosure]:
+    """Every release about the person that they may see today, newest first (one statement,
+    or `rows`: `DISCLOSURES_BY_SESSION`'s), as detached objects."""
+    if rows is None:
+        params = {"user_id": user_id, **disclosures_parameters(on)}
+        rows = driver.fetch(engine, (_DISCLOSURES, params))[0]
+    return driver.entities(Disclosure, rows)
 
 
 def register(
