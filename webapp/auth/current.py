@@ -84,9 +84,12 @@ def read_with_person(
     `parameters()` gives their parameters besides `token_hash`, or None when this request of
     the endpoint does not need them.
 
-    On PostgreSQL all go in one round trip. Each statement finds its person through the
-    parameter `token_hash` (see `sessions.PERSON_OF_SESSION`); their rows are given to the
-    page only when the session is live (`read_with_person_rows`).
+    On PostgreSQL all go in one round trip. A statement about the person finds them through
+    the parameter `token_hash` (see `sessions.PERSON_OF_SESSION`); one that is not (a staff
+    queue, an emailed link's subject) takes its own parameters. Their rows are given to the
+    page only when the session is live (`read_with_person_rows`), and the view's own guard
+    (`login_required`, `staff_required`) still decides whether the page is shown. A visitor
+    who is not signed in reads nothing here: the view reads for itself.
     """
     _WITH_PERSON[endpoint] = (statements, parameters)
 
