@@ -175,7 +175,11 @@ def main() -> None:
             "Write rows make a real change on every request: the field save alternates two "
             "names over 16 signed-in people (each request replaces the value the last one "
             "stored), the one-click row takes a different seeded person off the list each "
-            "time; each row's note counts the changes the database recorded. Mail rows "
+            "time; each row's note counts the changes the database recorded. The rows named "
+            "'stack floor' are not the site: bench/floor.py is the smallest signed-in page on "
+            "the same stack (Flask, flask-login loading one row, Flask-WTF, a short Jinja "
+            "layout), served and loaded like the pages, to show how much of each target the "
+            "stack itself leaves. Mail rows "
             "compare `mail send-queued` with a bare smtplib loop over the same messages.",
             "## Machine\n\n" + machine(load_before),
             "## Every row\n\n"

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import requests
 from flask import Flask, url_for
 
 from . import load, servers
@@ -212,6 +213,27 @@ def _savers(app: Flask, site: str, provider_url: str) -> list[dict[str, Any]]:
     return savers
 
 
+#: The stack's own floor (bench/floor.py): what any page on Flask, flask-login, Flask-WTF and
+#: Jinja pays, measured like the pages. Not targets: they show how far a target is reachable.
+FLOOR = [
+    ("/trivial", True, "stack floor: signed in, one statement, a line of text"),
+    ("/signed-in", True, "stack floor: signed in, one statement, a layout with a CSRF token"),
+    ("/public", False, "stack floor: signed out, a layout with a CSRF token"),
+]
+
+
+def _floor_rows(floor: str, seconds: int, log) -> list[Row]:
+    log("  stack floor")
+    answer = requests.get(floor + "/sign-in", timeout=10)
+    answer.raise_for_status()
+    cookie = {"Cookie": f"session={answer.cookies['session']}"}
+    rows = []
+    for path, signed_in, label in FLOOR:
+        result = load.run(floor + path, seconds=seconds, headers=cookie if signed_in else None)
+        rows.append(Row(label, result, "yardstick, not the site"))
+    return rows
+
+
 def measure_site(
     database_url: str, provider_url: str, *, users: int, seconds: int, log
 ) -> tuple[dict[str, load.Result], list[Row]]:
@@ -249,7 +271,8 @@ def measure_site(
     postgres = not database_url.startswith("sqlite")
     if postgres:
         hello_env["BENCH_HELLO_DB_URL"] = database_url.replace("postgresql+psycopg", "postgresql")
-    unlimited_port, hello_db_port = servers.free_port(), servers.free_port()
+    unlimited_port, hello_db_port, floor_port = (servers.free_port() for _ in range(3))
+    floor_env = {**hello_env, "BENCH_FLOOR_DB_URL": database_url}
     with (
         servers.gunicorn("webapp:create_app()", env, site_port) as site,
         servers.gunicorn(UNLIMITED_APP, env, unlimited_port) as unlimited,
@@ -257,6 +280,7 @@ def measure_site(
         servers.gunicorn(
             "bench.hello_db:app" if postgres else "bench.hello:app", hello_env, hello_db_port
         ) as hello_db,
+        servers.gunicorn("bench.floor:app", floor_env, floor_port) as floor,
     ):
         claims = {"email": "bench@example.test", "name": "Bench Person"}
         ctx: dict[str, Any] = {
@@ -289,6 +313,7 @@ def measure_site(
         before = {"hello-world": load.run(hello + "/", seconds=seconds)}
         if postgres:
             before["hello-db"] = load.run(hello_db + "/", seconds=seconds)
+        rows += _floor_rows(floor, seconds, log)
         for scenario in SCENARIOS:
             spec = scenario.build(app, ctx)
             if isinstance(spec, str):
