@@ -196,3 +196,21 @@ def test_only_views_that_declare_a_limit_do_limiter_work(app, client):
     assert not limiter.limit_manager.application_limits
     statuses = [client.get("/login").status_code for _ in range(21)]
     assert statuses[:20] == [302] * 20 and statuses[20] == 429  # the view's own limit holds
+
+
+def test_a_view_without_a_limit_leaves_no_limiter_state_and_a_limited_one_says_its_limit(
+    app, client
+):
+    from flask.globals import request_ctx
+
+    seen = []
+    app.teardown_request_funcs[None].insert(
+        0,
+        lambda _e: seen.append(
+            hasattr(request_ctx._get_current_object(), "_limiter_request_context")
+        ),
+    )
+    page = client.get("/privacy")
+    assert "X-RateLimit-Limit" not in page.headers and seen == [False]
+    limited = client.get("/login")
+    assert limited.headers["X-RateLimit-Limit"] == "20" and seen == [False, True]

@@ -8,6 +8,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request, session
+from flask.globals import request_ctx
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -193,7 +194,29 @@ def limit_only_where_declared(app: Flask) -> bool:
         return False
     passes = app.before_request_funcs.get(None, [])
     passes[:] = [f for f in passes if f != limiter._check_request_limit]
+    # Its after-request (rate-limit headers) and teardown hooks make a limiter context on
+    # every request; only a request whose view checked a limit has anything for them.
+    after = app.after_request_funcs.get(None, [])
+    after[:] = [_after_a_limit(f) if _of_limiter(f) else f for f in after]
+    teardown = app.teardown_request_funcs.get(None, [])
+    teardown[:] = [_after_a_limit(f) if _of_limiter(f) else f for f in teardown]
     return True
+
+
+def _of_limiter(hook: object) -> bool:
+    bound = getattr(hook, "__self__", None) or (getattr(hook, "args", None) or (None,))[0]
+    return bound is limiter
+
+
+def _after_a_limit(hook):
+    """`hook` of Flask-Limiter's, run only when a view of this request checked a limit."""
+
+    def run(value=None):
+        if hasattr(request_ctx._get_current_object(), "_limiter_request_context"):
+            return hook(value)
+        return value
+
+    return run
 
 
 def _csp_text(policy: dict[str, str]) -> str:
