@@ -135,6 +135,47 @@ def test_a_link_for_another_persons_session_ends_nothing(
     assert bo.get("/account").status_code == 200
 
 
+def test_a_link_in_the_persons_name_for_someone_elses_session_ends_nothing(
+    app, client, person, provider_url, db
+):
+    """A genuine link naming the person, but a session of another account: not found."""
+    from webapp import tokens
+
+    bo = app.test_client()
+    sign_in(bo, provider_url, "bo", {"email": "bo@example.com"})
+    db.rollback()
+    theirs = db.exec(select(UserSession).where(UserSession.user_id != person.id)).one()
+    with app.test_request_context():
+        token = tokens.make(tokens.SESSION_END, {"s": theirs.id, "u": person.id})
+    page = client.get(f"/account/security/sessions/end/{token}")
+    assert page.status_code == 404 and "not one of this account" in page.get_data(as_text=True)
+    assert client.post(f"/account/security/sessions/end/{token}").status_code == 404
+    assert bo.get("/account").status_code == 200
+
+
+def test_a_link_to_this_browser_or_to_an_ended_session_offers_no_sign_out(
+    app, client, person, browser, db
+):
+    from webapp import tokens
+
+    laptop = browser(FIREFOX)
+    assert laptop.post("/logout").status_code < 400
+    db.rollback()
+    rows = db.exec(select(UserSession).where(UserSession.user_id == person.id)).all()
+    this = next(r for r in rows if r.ended_at is None)
+    ended = next(r for r in rows if r.ended_at is not None)
+    with app.test_request_context():
+        links = {
+            r.id: tokens.make(tokens.SESSION_END, {"s": r.id, "u": person.id})
+            for r in (this, ended)
+        }
+    here = client.get(f"/account/security/sessions/end/{links[this.id]}").get_data(as_text=True)
+    assert "That is the session in this browser" in here and "Sign out that session" not in here
+    gone = client.get(f"/account/security/sessions/end/{links[ended.id]}").get_data(as_text=True)
+    assert "already ended" in gone and "Sign out that session" not in gone
+    assert "Firefox 120 on Windows 10" in gone
+
+
 @pytest.mark.parametrize(
     ("stored", "network"),
     [("203.0.113.9", "203.0.113.0/24"), ("203.0.113.0/24", "203.0.113.0/24"), (None, None)],

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlmodel import select
 
 from tests.conftest import sign_in
-from webapp.models import AuditEvent, User, UserSession
+from webapp.models import AuditEvent, User, UserSession, utcnow
 
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:120.0) Gecko/20100101 Firefox/120.0"
 HX = {"HX-Request": "true", "HX-Target": "sessions"}
@@ -145,3 +147,26 @@ def test_a_reduced_session_address_is_still_shown_as_its_network(client, person,
     db.commit()
     fragment = client.get("/account/security", headers=HX).get_data(as_text=True)
     assert "203.0.113.0/24" in fragment
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (("last_active_at", lambda row: row.last_active_at - timedelta(hours=1)), "idle too long"),
+        (("expires_at", lambda row: utcnow() - timedelta(seconds=1)), "past its absolute end"),
+        (("generation", lambda row: row.generation - 1), "from before signing out everywhere"),
+    ],
+)
+def test_a_session_that_no_longer_signs_in_is_not_listed_though_not_ended(
+    client, person, laptop, db, change, why
+):
+    _mine, theirs = session_ids(db, person.id)
+    row = db.get(UserSession, theirs)
+    name, value = change
+    setattr(row, name, value(row))
+    db.add(row)
+    db.commit()
+    assert signed_in(laptop) == [False], why
+    fragment = client.get("/account/security", headers=HX).get_data(as_text=True)
+    assert fragment.count('<li class="session') == 1 and "Firefox" not in fragment, why
+    assert "No other browser is signed in." in fragment

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Integer, Select, bindparam, select
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from .. import audit
+from .. import audit, driver
 from ..addresses import IpPolicy
 from ..auth.service import end_all_sessions
+from ..auth.sessions import PERSON_OF_SESSION
 from ..devices import device_summary
 from ..models import SignIn, User
 from ..validators import whole_number
@@ -57,31 +60,56 @@ def page_number(raw: str | None) -> int:
     return whole_number(raw, high=MAX_PAGE) or 1
 
 
-def history(
-    db: Session, user_id: int, *, page: int, policy: IpPolicy, per_page: int = PER_PAGE
-) -> SignInPage:
-    """The person's sign-ins on `page`, newest first, each with its reduction and deletion dates."""
+def _history_statement(person: Any) -> Select:
+    table = SignIn.__table__  # type: ignore[attr-defined]
+    return (
+        select(table.c.id, table.c.at, table.c.ip, table.c.ip_reduced, table.c.user_agent)
+        .where(table.c.user_id == person)
+        .order_by(table.c.at.desc(), table.c.id.desc())
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+_HISTORY = _history_statement(bindparam("user_id"))
+#: The security page reads the sign-ins with the person (`auth.current.read_with_person`).
+HISTORY_BY_SESSION = _history_statement(PERSON_OF_SESSION)
+
+
+def history_parameters(page: int, per_page: int = PER_PAGE) -> dict[str, int]:
+    """`HISTORY_BY_SESSION`'s parameters for `page`: its rows and one more (is there a next?)."""
     page = min(max(page, 1), MAX_PAGE)
-    found = db.exec(
-        select(SignIn)
-        .where(SignIn.user_id == user_id)
-        .order_by(SignIn.at.desc(), SignIn.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page + 1)
-    ).all()
-    rows = [
+    return {"offset": (page - 1) * per_page, "limit": per_page + 1}
+
+
+def history(
+    engine: Engine,
+    user_id: int,
+    *,
+    page: int,
+    policy: IpPolicy,
+    per_page: int = PER_PAGE,
+    rows: list[tuple] | None = None,
+) -> SignInPage:
+    """The person's sign-ins on `page`, newest first, each with its reduction and deletion dates
+    (one statement, or `rows`: `HISTORY_BY_SESSION`'s for the same page)."""
+    page = min(max(page, 1), MAX_PAGE)
+    if rows is None:
+        params = {"user_id": user_id, **history_parameters(page, per_page)}
+        rows = driver.fetch(engine, (_HISTORY, params))[0]
+    listed = [
         SignInRow(
-            id=s.id,
-            at=s.at,
-            ip=s.ip,
-            ip_reduced=s.ip_reduced,
-            device=device_summary(s.user_agent),
-            reduce_on=None if s.ip_reduced else policy.reduce_on(s.at),
-            delete_on=policy.delete_on(s.at),
+            id=id_,
+            at=at,
+            ip=ip,
+            ip_reduced=ip_reduced,
+            device=device_summary(user_agent),
+            reduce_on=None if ip_reduced else policy.reduce_on(at),
+            delete_on=policy.delete_on(at),
         )
-        for (s,) in found[:per_page]
+        for id_, at, ip, ip_reduced, user_agent in rows[:per_page]
     ]
-    return SignInPage(rows=rows, page=page, has_next=len(found) > per_page)
+    return SignInPage(rows=listed, page=page, has_next=len(rows) > per_page)
 
 
 def report_not_me(db: Session, user: User, sign_in_id: int | None) -> bool:

@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 from sqlmodel import Session
 
 from .. import db, tokens
-from ..auth import recent_login_required
+from ..auth import current, recent_login_required
 from ..auth.current import current_session, forget
 from ..errors import render_error
 from ..pages import page_or_fragment, see_other, wants_fragment
@@ -36,6 +36,25 @@ def _per_person() -> str:
     if current_user.is_authenticated:
         return f"user:{current_user.id}"
     return f"ip:{client_ip()}"
+
+
+def _sign_in_page() -> int:
+    return signins.page_number(request.args.get("page"))
+
+
+#: The security page's sign-ins and sessions come with the person's own read: one round trip.
+current.read_with_person(
+    "mydata.security",
+    signins.HISTORY_BY_SESSION,
+    sessions.SESSIONS_BY_SESSION,
+    parameters=lambda: signins.history_parameters(_sign_in_page()),
+)
+#: So does the session an alert's link names (only if it is the person's; the view checks).
+current.read_with_person(
+    "mydata.end_session_link",
+    sessions.LINKED_BY_SESSION,
+    parameters=lambda: sessions.link_parameters((request.view_args or {}).get("token", "")),
+)
 
 
 @bp.get("/account/export.json")
@@ -76,12 +95,18 @@ def your_data():
 def _security_page(*, status: int = 200, error: str = "", target: str = "sign-ins"):
     row = current_session()
     listing = signins.history(
-        db.session(),
+        db.engine(),
         current_user.id,
-        page=signins.page_number(request.args.get("page")),
+        page=_sign_in_page(),
         policy=signins.IpPolicy.from_config(current_app.config),
+        rows=current.read_with_person_rows(0),
     )
-    live = sessions.live(db.session(), current_user, row.id if row else None)
+    live = sessions.live(
+        db.engine(),
+        current_user,
+        row.id if row else None,
+        rows=current.read_with_person_rows(1),
+    )
     fragment = "mydata/_sessions.html" if target == "sessions" else "mydata/_sign_ins.html"
     return page_or_fragment(
         "mydata/security.html",
@@ -170,7 +195,9 @@ def signed_out_everywhere():
 def end_session_link(token: str):
     """The new-sign-in alert's link: after a fresh sign-in, confirm, then end that session."""
     try:
-        row = sessions.session_from_link(db.session(), current_user, token)
+        row = sessions.session_from_link(
+            db.engine(), current_user, token, rows=current.read_with_person_rows()
+        )
     except tokens.BadToken:
         return render_error(400, "This link is not valid or has expired. Nothing was changed.")
     if row is None:
