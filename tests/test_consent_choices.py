@@ -9,7 +9,7 @@ import pytest
 from tests.consent_helpers import GA_ID, accept_all, has_tag, rows, set_cookie_names
 from webapp.consent.declarations import CONSENT_COOKIE
 from webapp.consent.service import Choices, stored_choices
-from webapp.models import User, utcnow
+from webapp.models import ConsentChoice, User, utcnow
 
 
 @pytest.fixture
@@ -103,6 +103,39 @@ def test_an_expired_consent_cookie_asks_again(client, app, monkeypatch):
     page = client.get("/")
     assert not has_tag(page)
     assert "Cookies and your privacy" in page.get_data(as_text=True)
+
+
+def _history_table(html: str) -> str:
+    start = html.index("Your recent choices")
+    return html[html.index("<tbody>", start) : html.index("</tbody>", start)]
+
+
+def test_the_controls_page_shows_the_persons_twelve_latest_choices_newest_first(client, person, db):
+    accept_all(client)  # the oldest three: made through the banner
+    for i in range(12):
+        client.post("/account/privacy-controls", data={"analytics": ("allow", "refuse")[i % 2]})
+    stranger = User(issuer="https://elsewhere.example", subject="bo", email="bo@example.com")
+    db.add(stranger)
+    db.flush()
+    later = utcnow() + timedelta(hours=1)
+    for source in ("banner", "gpc"):  # another person's, newer than any of the person's own
+        db.add(
+            ConsentChoice(
+                user_id=stranger.id, purpose="research", granted=True, at=later, source=source
+            )
+        )
+    db.commit()
+    table = _history_table(client.get("/account/privacy-controls").get_data(as_text=True))
+    assert table.count("<tr>") == 12
+    assert "the cookie banner" not in table and "Global Privacy Control" not in table
+    assert table.index("Not allowed") < table.index("Allowed")  # the last choice first
+
+
+def test_a_visitors_controls_page_reads_nothing_from_the_database(client, count_queries):
+    with count_queries() as statements:
+        page = client.get("/account/privacy-controls")
+    assert page.status_code == 200 and "Your recent choices" not in page.get_data(as_text=True)
+    assert statements == []
 
 
 # --- the budget: no query of its own on signed-in pages ----------------------------------------

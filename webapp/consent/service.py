@@ -14,9 +14,15 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Select, bindparam
+from sqlalchemy import select as core_select
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from .. import driver
+from ..auth.sessions import PERSON_OF_SESSION
 from ..models import ConsentChoice, User, utcnow
 from ..policy import service as policy
 
@@ -223,16 +229,33 @@ def stored_choices(db: Session, user_id: int) -> Choices:
     return Choices({row.purpose: row.granted for row in rows if row.purpose in PURPOSE_IDS})
 
 
-def history(db: Session, user_id: int, *, limit: int = 12) -> list[ConsentChoice]:
-    """The person's most recent choices, newest first."""
-    return list(
-        db.exec(
-            select(ConsentChoice)
-            .where(ConsentChoice.user_id == user_id)
-            .order_by(col(ConsentChoice.at).desc(), col(ConsentChoice.id).desc())
-            .limit(limit)
-        ).all()
+#: How many of the person's choices the controls page shows, newest first.
+HISTORY_SHOWN = 12
+
+
+def _history_statement(person: Any) -> Select:
+    table = ConsentChoice.__table__  # type: ignore[attr-defined]
+    return (
+        core_select(*table.c)
+        .where(table.c.user_id == person)
+        .order_by(table.c.at.desc(), table.c.id.desc())
+        .limit(HISTORY_SHOWN)
     )
+
+
+_HISTORY = _history_statement(bindparam("user_id"))
+#: The controls page reads the person's choices with the person (`read_with_person`).
+HISTORY_BY_SESSION = _history_statement(PERSON_OF_SESSION)
+
+
+def history(
+    engine: Engine, user_id: int, *, rows: list[tuple] | None = None
+) -> list[ConsentChoice]:
+    """The person's HISTORY_SHOWN most recent choices, newest first (one statement, or `rows`:
+    `HISTORY_BY_SESSION`'s), as detached objects."""
+    if rows is None:
+        rows = driver.fetch(engine, (_HISTORY, {"user_id": user_id}))[0]
+    return driver.entities(ConsentChoice, rows)
 
 
 def allows(user: User, purpose: str) -> bool:

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, flash, make_response, render_template,
 from flask_login import current_user
 
 from .. import db
+from ..auth import current
 from ..pages import page_or_fragment, safe_next, see_other, wants_fragment
 from . import service, web
 from .declarations import CATEGORY_TEXT, DECLARATIONS, Kind, by_category
@@ -17,6 +18,8 @@ bp.record_once(lambda state: web.init_app(state.app))
 BANNER_ID = "consent-banner"
 CONTROLS_ID = "privacy-controls"
 SAVED = "Your privacy choices are saved."
+#: A signed-in person's recent choices come with the person's own read: one round trip.
+current.read_with_person("consent.controls", service.HISTORY_BY_SESSION)
 
 
 @bp.get("/privacy/cookies")
@@ -106,7 +109,11 @@ def _controls_context(
         "saved": saved,
         "changed": changed,
         "signed_in": signed_in,
-        "history": service.history(db.session(), current_user.id) if signed_in else [],
+        "history": service.history(
+            db.engine(), current_user.id, rows=current.read_with_person_rows()
+        )
+        if signed_in
+        else [],
         "purpose_labels": {p.id: p.label for p in PURPOSES},
         "source_labels": service.SOURCE_LABELS,
     }
