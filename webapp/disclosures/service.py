@@ -9,20 +9,25 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Date, Select, bindparam
+from sqlalchemy import Boolean, Date, Integer, Select, String, bindparam, or_
+from sqlalchemy import select as core_select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, func, select
 
 from .. import audit, driver
 from ..auth.sessions import PERSON_OF_SESSION
 from ..cases import CLOSED_ACCOUNT_RECORD, account_closed, own_case_refusal
 from ..models import Disclosure, User, privacy_of, user_linked_tables, utcnow
 from ..models.disclosures import shown_to_person
-from ..validators import whole_number
+from ..validators import has_control_characters, whole_number
 
 THIRD_PARTIES_FILE = Path(__file__).with_name("data") / "third_parties.toml"
 PAGE_SIZE = 50
 MAX_PAGE = 10_000  #: deeper pages are not asked for by people; a search narrows instead
+#: What finding a person by what staff typed may say is wrong with it.
+CONTROL_CHARACTERS = "Remove the invisible or control characters from the search."
+AMBIGUOUS = "More than one account has that email: use the account number."
+NO_ONE = "No account has that email or number."
 
 #: Suggestions for the legal basis field, in the words of the privacy policy.
 LEGAL_BASES = (
@@ -119,10 +124,10 @@ def record_disclosure(
         subject = find_person(db, person)
     except AmbiguousPerson:
         subject = None
-        errors["person"] = "More than one account has that email: use the account number."
+        errors["person"] = AMBIGUOUS
     else:
         if subject is None:
-            errors["person"] = "No account has that email or number."
+            errors["person"] = NO_ONE
         elif own := own_case_refusal(db, staff, subject.id, case="disclosure", ip=ip):
             errors["person"] = own
         elif account_closed(subject):
@@ -204,12 +209,77 @@ def disclosures_for_person(
     return driver.entities(Disclosure, rows)
 
 
-def register(
-    db: Session, *, user_id: int | None = None, page: int = 1
-) -> list[tuple[Disclosure, User]]:
-    """The register for staff, newest first, with the person each release is about."""
-    query = select(Disclosure, User).join(User, col(User.id) == Disclosure.user_id)
-    if user_id is not None:
-        query = query.where(Disclosure.user_id == user_id)
-    query = query.order_by(col(Disclosure.recorded_at).desc(), col(Disclosure.id).desc())
-    return list(db.exec(query.offset((max(page, 1) - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all())
+_USER, _RELEASE = User.__table__, Disclosure.__table__  # type: ignore[attr-defined]
+#: What the register shows of a person.
+_PERSON_COLUMNS = (_USER.c.id, _USER.c.email, _USER.c.name)
+#: The account a search names: by number, or by email in any case (None: not searched by it).
+_NAMED = or_(
+    _USER.c.id == bindparam("number", type_=Integer),
+    func.lower(_USER.c.email) == bindparam("email", type_=String),
+)
+#: The accounts a search names; two say that it names no one account.
+SEARCHED = core_select(*_PERSON_COLUMNS).where(_NAMED).limit(2)
+#: A page of the register, newest first: everyone's releases, or those about the account
+#: searched for, each with its person (one more than a page: is there an older page?).
+REGISTER = (
+    core_select(*_RELEASE.c, *_PERSON_COLUMNS)
+    .join_from(_RELEASE, _USER, _USER.c.id == _RELEASE.c.user_id)
+    .where(or_(bindparam("everyone", type_=Boolean), _NAMED))
+    .order_by(_RELEASE.c.recorded_at.desc(), _RELEASE.c.id.desc())
+    .offset(bindparam("offset", type_=Integer))
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
+@dataclass(frozen=True)
+class RegisterPage:
+    """A page of the register as staff asked for it, or what was wrong with their search."""
+
+    person: User | None  #: the account searched for
+    lookup_error: str = ""
+    rows: list[tuple[Disclosure, User]] = field(default_factory=list)
+    more: bool = False  #: an older page follows
+
+
+def register_parameters(query: str, page: int) -> dict[str, Any] | None:
+    """`SEARCHED`'s and `REGISTER`'s parameters for a search (empty: everyone) and a page;
+    None for a search that cannot name anyone (nothing is read for it)."""
+    if has_control_characters(query):
+        return None
+    by_number = query.isascii() and query.isdigit()
+    return {
+        "everyone": not query,
+        "number": whole_number(query) if by_number else None,
+        "email": query.lower() if query and not by_number else None,
+        "offset": (max(page, 1) - 1) * PAGE_SIZE,
+        "limit": PAGE_SIZE + 1,
+    }
+
+
+def register_page(
+    engine: Engine, query: str, page: int = 1, *, rows: list[list[tuple]] | None = None
+) -> RegisterPage:
+    """The register for staff, newest first, for everyone or for the account `query` names
+    (its number, or its email in any case); two statements, or `rows`: `SEARCHED`'s and
+    `REGISTER`'s, read with the person."""
+    query = query.strip()
+    params = register_parameters(query, page)
+    if params is None:
+        return RegisterPage(None, CONTROL_CHARACTERS)
+    if rows is None:
+        rows = driver.fetch(engine, (SEARCHED, params), (REGISTER, params))
+    searched, listed = rows
+    person = None
+    if query:
+        if len(searched) != 1:
+            return RegisterPage(None, AMBIGUOUS if searched else NO_ONE)
+        person = driver.detached(User, _PERSON_COLUMNS, searched[0])
+    split = len(_RELEASE.c)
+    entries = [
+        (
+            driver.detached(Disclosure, _RELEASE.c, row[:split]),
+            driver.detached(User, _PERSON_COLUMNS, row[split:]),
+        )
+        for row in listed
+    ]
+    return RegisterPage(person, rows=entries[:PAGE_SIZE], more=len(entries) > PAGE_SIZE)

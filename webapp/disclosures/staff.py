@@ -6,46 +6,49 @@ from flask import Blueprint, flash, request, url_for
 from flask_login import current_user
 
 from .. import db
-from ..auth import staff_required
+from ..auth import current, staff_required
 from ..pages import page_or_fragment, see_other, wants_fragment
 from ..security import client_ip
-from ..validators import has_control_characters, whole_number
+from ..validators import whole_number
 from . import service
 from .forms import DisclosureForm
 
 bp = Blueprint("disclosures_staff", __name__, url_prefix="/staff/disclosures")
 
 
+def _asked() -> tuple[str, int]:
+    """The search (an email or account number; empty for everyone) and the page asked for."""
+    query = request.args.get("person", "").strip()[:320]
+    return query, whole_number(request.args.get("page"), high=service.MAX_PAGE) or 1
+
+
+#: The register comes with the staff member's own read: one round trip.
+current.read_with_person(
+    "disclosures_staff.register",
+    service.SEARCHED,
+    service.REGISTER,
+    parameters=lambda: service.register_parameters(*_asked()),
+)
+
+
 def _page(form: DisclosureForm, *, status: int = 200, target: str = "record", notice: str = ""):
     """The register page, or the region htmx asked for."""
-    session = db.session()
-    query = request.args.get("person", "").strip()[:320]
-    page = whole_number(request.args.get("page"), high=service.MAX_PAGE) or 1
-    person, lookup_error = None, ""
-    if has_control_characters(query):
-        lookup_error = "Remove the invisible or control characters from the search."
-    elif query:
-        try:
-            person = service.find_person(session, query)
-        except service.AmbiguousPerson:
-            lookup_error = "More than one account has that email: use the account number."
-        else:
-            lookup_error = "" if person else "No account has that email or number."
-    rows = (
-        [] if lookup_error else service.register(session, user_id=person and person.id, page=page)
-    )
+    query, page = _asked()
+    searched, listed = current.read_with_person_rows(0), current.read_with_person_rows(1)
+    rows = None if searched is None or listed is None else [searched, listed]
+    found = service.register_page(db.engine(), query, page, rows=rows)
     return page_or_fragment(
         "disclosures/register.html",
         f"disclosures/_{target}.html",
         target,
         status=status,
         form=form,
-        rows=rows[: service.PAGE_SIZE],
-        more=len(rows) > service.PAGE_SIZE,
+        rows=found.rows,
+        more=found.more,
         page_number=page,
         query=query,
-        person=person,
-        lookup_error=lookup_error,
+        person=found.person,
+        lookup_error=found.lookup_error,
         legal_bases=service.LEGAL_BASES,
         today=service.today(),
         notice=notice,
