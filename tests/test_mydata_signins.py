@@ -72,6 +72,25 @@ def test_the_page_is_at_most_three_statements(client, person, db, count_queries)
     assert len(statements) <= 3
 
 
+@pytest.mark.parametrize("query", [{}, {"page": "2"}])
+def test_the_page_is_read_with_the_person_in_one_round_trip(
+    app, client, person, db, count_queries, query
+):
+    """The person with their session, a page of sign-ins and the sessions: three statements,
+    sent together on PostgreSQL; SQLite runs them in turn."""
+    from webapp.db import counting_round_trips
+
+    for minute in range(25):
+        add_sign_in(db, person.id, at=NOW - timedelta(minutes=minute))
+    client.get("/account/security", query_string=query)  # warm
+    engine = app.extensions["sentro.engine"]
+    with count_queries() as statements, counting_round_trips(engine) as trips:
+        response = client.get("/account/security", query_string=query)
+    assert response.status_code == 200
+    assert len(statements) == 3, statements
+    assert len(trips) == (1 if engine.dialect.name == "postgresql" else 3), trips
+
+
 def test_sign_ins_are_paged(client, person, db):
     for minute in range(25):
         add_sign_in(db, person.id, at=NOW - timedelta(minutes=minute), ip=f"192.0.2.{minute}")
