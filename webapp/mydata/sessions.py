@@ -1,7 +1,8 @@
 """The sessions half of the security page: see each signed-in browser, end one or all others.
 
-Every ending is audited in the transaction that ends it. The listing and the actions go
-through the session registry (`webapp.auth.sessions`); this module adds the person's rules.
+Every ending is audited in the transaction that ends it. The actions go through the session
+registry (`webapp.auth.sessions`), and the listing keeps what its `is_live` says; this module
+adds the person's rules. The page's reads go with the person's own (one round trip).
 """
 
 from __future__ import annotations
