@@ -22,7 +22,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from .. import driver
-from ..addresses import reduce_ip
 from ..models import User, UserSession
 
 #: Longest reference accepted from a cookie (a real one is 43 characters).
@@ -197,16 +196,6 @@ def touch(connection: Connection, row: UserSession, *, now: datetime, lifetimes:
     return True
 
 
-def _live_clause(user: User, now: datetime, lifetimes: Lifetimes):
-    return (
-        UserSession.user_id == user.id,
-        UserSession.ended_at.is_(None),  # type: ignore[union-attr]
-        UserSession.generation == user.session_generation,
-        UserSession.expires_at > now,
-        UserSession.last_active_at > now - lifetimes.idle,
-    )
-
-
 @dataclass(frozen=True)
 class SessionRow:
     """One live session as its person sees it."""
@@ -217,29 +206,6 @@ class SessionRow:
     started: datetime
     last_active: datetime
     current: bool
-
-
-def live_sessions(
-    db: Session, user: User, *, now: datetime, lifetimes: Lifetimes, current_id: int | None
-) -> list[SessionRow]:
-    """The person's live sessions, this browser's first, then the most recently active."""
-    rows = db.exec(
-        select(UserSession)
-        .where(*_live_clause(user, now, lifetimes))
-        .order_by(UserSession.last_active_at.desc(), UserSession.id.desc())
-    ).all()
-    listed = [
-        SessionRow(
-            id=row.id,  # type: ignore[arg-type]
-            device=row.device or "Unknown device",
-            network=reduce_ip(row.ip),
-            started=row.created_at,
-            last_active=row.last_active_at,
-            current=row.id == current_id,
-        )
-        for (row,) in rows
-    ]
-    return sorted(listed, key=lambda r: not r.current)
 
 
 def end(
