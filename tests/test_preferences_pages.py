@@ -7,7 +7,9 @@ from html import unescape
 import pytest
 
 from tests.test_preferences import expire, make_person, preference_token
-from webapp.preferences import links
+from webapp import tokens
+from webapp.db import counting_round_trips
+from webapp.preferences import links, service
 
 SIGN_IN = "Sign in to manage your emails"
 SIGN_IN_HREF = 'href="/login?next=/account/email-preferences"'
@@ -59,8 +61,6 @@ def test_a_bad_email_change_link_offers_sign_in(client):
 
 
 def test_the_unsubscribe_page_says_one_more_click_confirms_and_changes_nothing(app, client, db):
-    from webapp.preferences import service
-
     user_id = make_person(db, "rua")
     with app.app_context():
         path = links.unsubscribe_url(user_id, "service-updates").removeprefix("http://localhost")
@@ -69,3 +69,102 @@ def test_the_unsubscribe_page_says_one_more_click_confirms_and_changes_nothing(a
     assert "nothing has changed yet" in html
     assert '<button type="submit">Unsubscribe</button>' in html
     assert service.is_subscribed(db, user_id, "service-updates")
+
+
+# --- what opening an emailed link costs --------------------------------------------------
+
+
+def _opened(app, browser, path: str, count_queries):
+    """The page at `path` opened a second time (the first warms caches): the response, the
+    statements it ran and the round trips they took."""
+    browser.get(path)
+    with (
+        count_queries() as statements,
+        counting_round_trips(app.extensions["sentro.engine"]) as trips,
+    ):
+        response = browser.get(path)
+    return response, statements, trips
+
+
+def _one_trip_on_postgresql(app, statements: list[str], trips: list[str]) -> None:
+    """On PostgreSQL the statements go out together (one pipeline); SQLite runs them in turn.
+    Either way a page that only reads sends no BEGIN, COMMIT or ROLLBACK."""
+    postgres = app.extensions["sentro.engine"].dialect.name == "postgresql"
+    assert len(trips) == (1 if postgres else len(statements)), trips
+    assert not [t for t in trips if t.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))]
+
+
+def _list_row(html: str, list_id: str) -> str:
+    return html.split(f'<li id="list-{list_id}"', 1)[1].split("</li>", 1)[0]
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["anywhere", "signed-in-as-another"])
+def test_the_emailed_preference_page_shows_its_persons_lists_in_one_round_trip(
+    signed_in, request, app, client, db, count_queries
+):
+    """Their account and their choices, read together; a browser signed in as someone else
+    reads its own person too, in the same round trip, and still sees only the link's person."""
+    if signed_in:
+        request.getfixturevalue("person")  # Ana, who never joined "offers"
+    rua = make_person(db, "rua")
+    service.set_subscription(db, rua, "offers", True, "page")
+    path = f"/email-preferences/{preference_token(app, rua)}"
+    page, statements, trips = _opened(app, client, path, count_queries)
+    main = page.get_data(as_text=True).split('<main id="main"', 1)[1].split("</main>", 1)[0]
+    assert page.status_code == 200 and "r••@e••••••.com" in main and "a••@" not in main
+    assert 'aria-checked="true"' in _list_row(main, "offers")
+    assert len(statements) == 1 + signed_in, statements
+    _one_trip_on_postgresql(app, statements, trips)
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["anywhere", "signed-in-as-another"])
+def test_the_unsubscribe_page_reads_its_persons_standing_in_one_round_trip(
+    signed_in, request, app, client, db, count_queries
+):
+    if signed_in:
+        request.getfixturevalue("person")  # Ana, who is not on "offers"
+    rua = make_person(db, "rua")
+    service.set_subscription(db, rua, "offers", True, "page")
+    with app.app_context():
+        path = links.unsubscribe_url(rua, "offers").removeprefix("http://localhost")
+    page, statements, trips = _opened(app, client, path, count_queries)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "One more click confirms it" in html
+    assert len(statements) == 1 + signed_in, statements
+    _one_trip_on_postgresql(app, statements, trips)
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["anywhere", "signed-in"])
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [
+        ("damaged preference link", 400),
+        ("expired preference link", 200),
+        ("damaged unsubscribe link", 400),
+        ("unsubscribe link to a list that is gone", 404),
+    ],
+)
+def test_a_link_that_names_nobody_reads_nothing_about_anyone(
+    kind, status, signed_in, request, app, client, db, count_queries, monkeypatch
+):
+    """Only the signed-in browser's own person is read: the same clear answer as ever."""
+    if signed_in:
+        request.getfixturevalue("person")
+    rua = make_person(db, "rua")
+    with app.app_context(), monkeypatch.context() as past:
+        expire(past, -61)  # made 61 days ago
+        expired = links.preferences_token(rua)
+    with app.app_context():
+        path = {
+            "damaged preference link": f"/email-preferences/{links.preferences_token(rua)}x",
+            "expired preference link": f"/email-preferences/{expired}",
+            "damaged unsubscribe link": links.unsubscribe_url(rua, "offers")[:-2],
+            "unsubscribe link to a list that is gone": "/email/unsubscribe/"
+            + tokens.make(tokens.UNSUBSCRIBE, [rua, "gone"]),
+        }[kind].removeprefix("http://localhost")
+    response, statements, _ = _opened(app, client, path, count_queries)
+    assert response.status_code == status
+    assert ("This link has expired" in response.get_data(as_text=True)) == (
+        kind == "expired preference link"
+    )
+    assert len(statements) == signed_in, statements

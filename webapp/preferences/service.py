@@ -15,12 +15,12 @@ from sqlalchemy import Connection, Engine, and_
 from sqlmodel import Session, select
 
 from ..auth.sessions import PERSON_OF_SESSION
-from ..driver import Plain, plain_connection
+from ..driver import Plain, fetch, plain_connection
 from ..mail import queue_email
 from ..models import Subscription, User, utcnow
 from .links import PREFERENCE_LINK_DAYS, LockedList, mailing_list, preferences_url
 from .lists import LISTS, MailingList
-from .statements import RECORD_AUDIT, RECORD_CHANGE, STATUS, statements_for, subs, users
+from .statements import LID, RECORD_AUDIT, RECORD_CHANGE, STATUS, UID, statements_for, subs, users
 
 #: How a change was made, as the preference page tells it.
 VIA: dict[str, str] = {
@@ -95,7 +95,7 @@ def choices(db: Session, user_id: int) -> list[Choice]:
 
 
 class Stored(NamedTuple):
-    """A stored choice as `CHOICES_BY_SESSION` reads it."""
+    """A stored choice as `CHOICES_BY_SESSION` (and `LINK_PAGE`) reads it."""
 
     list_id: str
     subscribed: bool | None
@@ -113,6 +113,68 @@ CHOICES_BY_SESSION = select(
 def choices_from_rows(rows: list[tuple]) -> list[Choice]:
     """`choices` from the rows of `CHOICES_BY_SESSION`."""
     return _choices({row[0]: Stored(*row) for row in rows})
+
+
+# --- the pages an emailed link opens: about the person the link names (`uid`) -------------
+
+#: The emailed preference page's read: the account's status and address, and its stored
+#: choices (a row per choice; one row of NULL choice columns when there is none).
+LINK_PAGE = (
+    select(
+        users.c.status,
+        users.c.email,
+        subs.c.list_id,
+        subs.c.subscribed,
+        subs.c.changed_at,
+        subs.c.changed_via,
+    )
+    .select_from(users.outerjoin(subs, subs.c.user_id == users.c.id))
+    .where(users.c.id == UID)
+)
+#: The emailed unsubscribe page's read: the account's status and its choice on the list `lid`.
+LINK_STANDING = (
+    select(users.c.status, subs.c.subscribed)
+    .select_from(users.outerjoin(subs, and_(subs.c.user_id == users.c.id, subs.c.list_id == LID)))
+    .where(users.c.id == UID)
+)
+
+
+@dataclass(frozen=True)
+class LinkPage:
+    """What the emailed preference page shows: the address, masked, and every list's switch."""
+
+    email: str
+    choices: list[Choice]
+
+
+def link_parameters(user_id: int, list_id: str | None = None) -> dict[str, Any]:
+    """The parameters of `LINK_PAGE` (a person) or of `LINK_STANDING` (and a list)."""
+    return {"uid": user_id} if list_id is None else {"uid": user_id, "lid": list_id}
+
+
+def link_page(engine: Engine, user_id: int, *, rows: list[tuple] | None = None) -> LinkPage | None:
+    """The person's emailed preference page (one statement); None when their account is not
+    open. `rows`: `LINK_PAGE`'s, read with the signed-in person already."""
+    if rows is None:
+        rows = fetch(engine, (LINK_PAGE, link_parameters(user_id)))[0]
+    if not rows or rows[0][0] != "active":
+        return None
+    chosen = [row[2:] for row in rows if row[2] is not None]
+    return LinkPage(masked_email(rows[0][1]), choices_from_rows(chosen))
+
+
+def link_standing(
+    engine: Engine, user_id: int, found: MailingList, *, rows: list[tuple] | None = None
+) -> bool | None:
+    """Whether the person is on the list (their choice, else its default), in one statement;
+    None when their account is not open. `rows`: `LINK_STANDING`'s, read with the signed-in
+    person already."""
+    if rows is None:
+        rows = fetch(engine, (LINK_STANDING, link_parameters(user_id, found.id)))[0]
+    if not rows or rows[0][0] != "active":
+        return None
+    subscribed = rows[0][1]
+    return found.default if found.transactional or subscribed is None else subscribed
 
 
 def _choices(chosen: dict[str, Any]) -> list[Choice]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -134,6 +135,22 @@ def save(list_id: str):
 # --- through the link in an email, without signing in -------------------------------------
 
 
+def _url_token() -> str:
+    return str((request.view_args or {}).get("token", ""))
+
+
+def _person_of_link() -> dict[str, Any] | None:
+    """`LINK_PAGE`'s parameters: the person a good, unexpired link names (else nothing)."""
+    try:
+        return service.link_parameters(links.read_preferences_token(_url_token()))
+    except tokens.BadToken:
+        return None
+
+
+#: A browser that is signed in reads the link's person with its own: one round trip.
+current.read_with_person("preferences.by_token", service.LINK_PAGE, parameters=_person_of_link)
+
+
 @bp.get("/email-preferences/<token>")
 @limiter.limit(LINK_PAGE_LIMIT)
 def by_token(token: str):
@@ -146,16 +163,15 @@ def by_token(token: str):
         )
     except tokens.BadToken:
         return render_error(400, BAD_LINK)
-    session = db.session()
-    user = service.active_account(session, user_id)
-    if user is None:
+    page = service.link_page(db.engine(), user_id, rows=current.read_with_person_rows())
+    if page is None:
         return render_template("preferences/no_list.html")
     return render_template(
         PAGE,
-        choices=service.choices(session, user_id),
+        choices=page.choices,
         save_endpoint="preferences.save_by_token",
         token=token,
-        email=service.masked_email(user.email),
+        email=page.email,
         errors={},
     )
 
@@ -229,6 +245,23 @@ def _read_unsubscribe_link(token: str):
         return None, render_error(400, BAD_LINK)
 
 
+def _standing_of_link() -> dict[str, Any] | None:
+    """`LINK_STANDING`'s parameters for the page (never the POST): a good link's person and list."""
+    if request.method == "POST":
+        return None
+    try:
+        user_id, mailing_list = links.read_unsubscribe_token(_url_token())
+    except (tokens.BadToken, links.UnknownList, links.LockedList):
+        return None
+    return service.link_parameters(user_id, mailing_list.id)
+
+
+#: A browser that is signed in reads the link's person with its own: one round trip.
+current.read_with_person(
+    "preferences.unsubscribe", service.LINK_STANDING, parameters=_standing_of_link
+)
+
+
 @limiter.limit(LINK_PAGE_LIMIT)
 def _unsubscribe_page(token: str):
     """The page behind the link: a button, and nothing changed yet (limited per address)."""
@@ -236,14 +269,16 @@ def _unsubscribe_page(token: str):
     if link is None:
         return refused
     user_id, mailing_list = link
-    session = db.session()
-    if service.active_account(session, user_id) is None:
+    subscribed = service.link_standing(
+        db.engine(), user_id, mailing_list, rows=current.read_with_person_rows()
+    )
+    if subscribed is None:
         return render_template("preferences/no_list.html")
     return render_template(
         "preferences/unsubscribe.html",
         token=token,
         mailing_list=mailing_list,
-        subscribed=service.is_subscribed(session, user_id, mailing_list.id),
+        subscribed=subscribed,
         preferences_token=links.preferences_token(user_id),
     )
 
