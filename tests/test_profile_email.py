@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from tests.conftest import body_text, links_in
 from webapp import tokens
+from webapp.db import counting_round_trips
 from webapp.models import AuditEvent, OutboxMessage, PendingEmailChange, User, utcnow
 from webapp.profile import email_change
 
@@ -198,8 +199,9 @@ def test_an_expired_link_changes_nothing(app, client, person, db):
         )
         [change] = fresh(db, PendingEmailChange, user_id=person.id)
         token = tokens.make(tokens.EMAIL_CHANGE, {"c": change.id, "n": change.nonce})
-    response = client.post(f"/account/profile/email/confirm/{token}")
-    assert response.status_code == 410 and "expired" in response.get_data(as_text=True)
+    for method in (client.get, client.post):
+        response = method(f"/account/profile/email/confirm/{token}")
+        assert response.status_code == 410 and "expired" in response.get_data(as_text=True)
     assert fresh(db, User, id=person.id)[0].email == "ana@example.com"
 
 
@@ -273,3 +275,62 @@ def test_the_email_to_an_unconfirmed_address_carries_nothing_but_its_confirmatio
     # The notice to the confirmed address still lets the person manage their mail.
     notice = outbox.last_to("ana@example.com")
     assert any("/email-preferences/" in link for link in links_in(notice))
+
+
+# --- what opening an emailed link costs --------------------------------------------------
+
+
+def _opened(app, browser, path: str, count_queries):
+    """The page at `path` opened a second time (the first warms caches): the response, the
+    statements it ran and the round trips they took."""
+    browser.get(path)
+    with (
+        count_queries() as statements,
+        counting_round_trips(app.extensions["sentro.engine"]) as trips,
+    ):
+        response = browser.get(path)
+    return response, statements, trips
+
+
+LINKS = {
+    "confirm": ("new@example.com", "Confirm this address"),
+    "undo": ("ana@example.com", "Stop this email change?"),
+}
+
+
+@pytest.mark.parametrize("signed_in", [True, False], ids=["signed-in", "anywhere"])
+@pytest.mark.parametrize("link", list(LINKS))
+def test_an_email_change_link_shows_its_page_in_one_round_trip_and_changes_nothing(
+    link, signed_in, app, client, person, db, outbox, count_queries
+):
+    """The change the link names, read with the signed-in person, or alone in a fresh
+    browser: one round trip on PostgreSQL, and no transaction (looking writes nothing)."""
+    ask_for(client)
+    to, button = LINKS[link]
+    path = link_path(outbox.last_to(to), f"/email/{link}/")
+    browser = client if signed_in else app.test_client()
+    page, statements, trips = _opened(app, browser, path, count_queries)
+    assert page.status_code == 200 and button in page.get_data(as_text=True)
+    assert len(statements) == 1 + signed_in, statements
+    postgres = app.extensions["sentro.engine"].dialect.name == "postgresql"
+    assert len(trips) == (1 if postgres else len(statements)), trips
+    assert not [t for t in trips if t.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))]
+    [change] = fresh(db, PendingEmailChange, user_id=person.id)
+    assert (
+        change.status == "pending" and fresh(db, User, id=person.id)[0].email == "ana@example.com"
+    )
+
+
+@pytest.mark.parametrize("signed_in", [True, False], ids=["signed-in", "anywhere"])
+@pytest.mark.parametrize("link", list(LINKS))
+def test_a_forged_email_change_link_reads_nothing_about_anyone(
+    link, signed_in, app, client, person, db, outbox, count_queries
+):
+    """Only the signed-in browser's own person is read; the answer is the same 400."""
+    ask_for(client)
+    to, _ = LINKS[link]
+    path = link_path(outbox.last_to(to), f"/email/{link}/")
+    browser = client if signed_in else app.test_client()
+    response, statements, _ = _opened(app, browser, path[:-3] + "abc", count_queries)
+    assert response.status_code == 400 and "This link isn" in response.get_data(as_text=True)
+    assert len(statements) == signed_in, statements

@@ -11,10 +11,11 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app, url_for
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from .. import audit, tokens
+from .. import audit, driver, tokens
 from ..mail import queue_email
 from ..models import PendingEmailChange, User, utcnow
 from ..retention import purge_step
@@ -142,8 +143,8 @@ class LinkProblem(Exception):
         self.reason = reason
 
 
-def change_for_link(db: Session, purpose: tokens.Purpose, token: str) -> PendingEmailChange:
-    """The email change a confirm or undo link names; raises LinkProblem otherwise."""
+def _link_payload(purpose: tokens.Purpose, token: str) -> tuple[int, str]:
+    """(change id, nonce) of a genuine, unexpired link; raises LinkProblem otherwise."""
     try:
         payload = tokens.read(purpose, token)
     except tokens.ExpiredToken:
@@ -152,10 +153,49 @@ def change_for_link(db: Session, purpose: tokens.Purpose, token: str) -> Pending
         raise LinkProblem("invalid") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("c"), int):
         raise LinkProblem("invalid")
-    change = db.get(PendingEmailChange, payload["c"])
-    if change is None or not secrets.compare_digest(str(payload.get("n", "")), change.nonce):
+    return payload["c"], str(payload.get("n", ""))
+
+
+def _named(change: PendingEmailChange | None, nonce: str) -> PendingEmailChange:
+    """The change, if the link's nonce is its own; raises LinkProblem otherwise."""
+    if change is None or not secrets.compare_digest(nonce, change.nonce):
         raise LinkProblem("used" if change is None else "invalid")
     return change
+
+
+def change_for_link(db: Session, purpose: tokens.Purpose, token: str) -> PendingEmailChange:
+    """The email change a confirm or undo link names; raises LinkProblem otherwise."""
+    change_id, nonce = _link_payload(purpose, token)
+    return _named(db.get(PendingEmailChange, change_id), nonce)
+
+
+_CHANGE = PendingEmailChange.__table__  # type: ignore[attr-defined]
+#: The change a link names, for the page that only shows it: `link_parameters` gives its
+#: parameter, so it can be read with the signed-in person (`auth.current.read_with_person`).
+CHANGE_OF_LINK = select(*_CHANGE.c).where(
+    _CHANGE.c.id == bindparam("change_id", type_=_CHANGE.c.id.type)
+)
+
+
+def link_parameters(purpose: tokens.Purpose, token: str) -> dict[str, int] | None:
+    """`CHANGE_OF_LINK`'s parameters for a genuine, unexpired link; None for any other."""
+    try:
+        change_id, _nonce = _link_payload(purpose, token)
+    except LinkProblem:
+        return None
+    return {"change_id": change_id}
+
+
+def change_for_page(
+    engine: Engine, purpose: tokens.Purpose, token: str, *, rows: list[tuple] | None = None
+) -> PendingEmailChange:
+    """`change_for_link` for a page that only shows the change: a detached copy, read in one
+    statement, or from `rows` (`CHANGE_OF_LINK`'s, read with the signed-in person already)."""
+    change_id, nonce = _link_payload(purpose, token)
+    if rows is None:
+        rows = driver.fetch(engine, (CHANGE_OF_LINK, {"change_id": change_id}))[0]
+    found = driver.entities(PendingEmailChange, rows)
+    return _named(found[0] if found else None, nonce)
 
 
 def confirm_email_change(

@@ -6,6 +6,7 @@ region `field-<group>` in place instead of loading the whole page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
@@ -13,10 +14,10 @@ from flask_login import current_user, login_required
 
 from .. import db
 from ..auth import current, recent_login_required
-from ..models import User, utcnow
+from ..models import PendingEmailChange, User, utcnow
 from ..pages import htmx, see_other, wants_fragment
 from ..security import client_ip, limiter, person_or_ip
-from ..tokens import EMAIL_CHANGE, EMAIL_CHANGE_UNDO
+from ..tokens import EMAIL_CHANGE, EMAIL_CHANGE_UNDO, Purpose
 from . import email_change, forms, service
 from .forms import GROUPS
 
@@ -201,16 +202,43 @@ def cancel_email():
     return _done("email", message)
 
 
+def _change_of_link(purpose: Purpose) -> Callable[[], dict[str, int] | None]:
+    """The parameters of the change a link's page shows (never its POST's): a genuine link's."""
+
+    def parameters() -> dict[str, int] | None:
+        if request.method == "POST":
+            return None
+        token = str((request.view_args or {}).get("token", ""))
+        return email_change.link_parameters(purpose, token)
+
+    return parameters
+
+
+#: A browser that is signed in reads the link's change with its person: one round trip.
+current.read_with_person(
+    "profile.confirm_email", email_change.CHANGE_OF_LINK, parameters=_change_of_link(EMAIL_CHANGE)
+)
+current.read_with_person(
+    "profile.undo_email", email_change.CHANGE_OF_LINK, parameters=_change_of_link(EMAIL_CHANGE_UNDO)
+)
+
+
+def _shown_change(purpose: Purpose, token: str) -> PendingEmailChange:
+    """The change a link's page shows (a GET only looks): raises LinkProblem as the POST does."""
+    return email_change.change_for_page(
+        db.engine(), purpose, token, rows=current.read_with_person_rows()
+    )
+
+
 @bp.route("/email/confirm/<token>", methods=["GET", "POST"])
 @limiter.limit(EMAIL_LINK_LIMIT)
 def confirm_email(token: str):
     """The new address's link: a page with a button (mail scanners follow links, not forms)."""
-    session = db.session()
     try:
-        change = email_change.change_for_link(session, EMAIL_CHANGE, token)
         if request.method == "POST":
-            email_change.confirm_email_change(session, token, ip=client_ip())
+            email_change.confirm_email_change(db.session(), token, ip=client_ip())
             return see_other(url_for("profile.email_link_done", outcome="confirmed"))
+        change = _shown_change(EMAIL_CHANGE, token)
     except email_change.LinkProblem as exc:
         return _link_problem(exc.reason)
     if change.status != "pending" or change.expires_at <= utcnow():
@@ -222,12 +250,11 @@ def confirm_email(token: str):
 @limiter.limit(EMAIL_LINK_LIMIT)
 def undo_email(token: str):
     """The old address's "this wasn't me" link: cancel the change, or undo it."""
-    session = db.session()
     try:
-        change = email_change.change_for_link(session, EMAIL_CHANGE_UNDO, token)
         if request.method == "POST":
-            outcome = email_change.undo_email_change(session, token, ip=client_ip())
+            outcome = email_change.undo_email_change(db.session(), token, ip=client_ip())
             return see_other(url_for("profile.email_link_done", outcome=outcome))
+        change = _shown_change(EMAIL_CHANGE_UNDO, token)
     except email_change.LinkProblem as exc:
         return _link_problem(exc.reason)
     if change.status not in {"pending", "confirmed"}:
