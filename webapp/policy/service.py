@@ -20,7 +20,6 @@ from .. import markdown
 from ..models import PolicyAcknowledgement, PolicyVersion, User
 from ..validators import MAX_ID, whole_number
 from . import notices
-from .diff import compare_html
 
 FIRST_VERSION_FILE = Path(__file__).resolve().parent / "data" / "privacy-policy-v1.md"
 #: Version 1 predates this site; 1 December 2020 (the Privacy Act 2020 came into force) puts it
@@ -183,46 +182,6 @@ def text_from_file(raw: bytes) -> str:
     if "\x00" in text:
         raise ValueError("The file is not a text file. Give the policy as a Markdown file.")
     return text
-
-
-# --- comparing -----------------------------------------------------------------------------
-
-
-@dataclass
-class Comparison:
-    """Two versions and the new one's text with the words that changed marked."""
-
-    old: PolicyVersion | None = None
-    new: PolicyVersion | None = None
-    errors: dict[str, str] = field(default_factory=dict)
-    choices: Timeline = ()
-
-    @property
-    def html(self) -> Markup:
-        """The marked-up comparison (only when both versions were found)."""
-        assert self.old is not None and self.new is not None
-        return compare_html(title_and_body(self.old.text)[1], title_and_body(self.new.text)[1])
-
-
-def compare(db: Session, old: object, new: object) -> Comparison:
-    """Compare versions `old` and `new` (raw input); by default the newest and the one before."""
-    versions_ = timeline(db)
-    numbers = {v.number for v in versions_}
-    result = Comparison(choices=versions_)
-    if old in (None, "") and new in (None, "") and len(versions_) < 2:
-        return result  # nothing to compare yet, and nothing was asked
-    newest = versions_[-1].number if versions_ else None
-    new_number = parse_number(new) if new not in (None, "") else newest
-    if new_number is None or new_number not in numbers:
-        result.errors["to"] = "Choose a version that has been published."
-    old_number = parse_number(old) if old not in (None, "") else (new_number or 0) - 1
-    if old_number is None or old_number not in numbers:
-        result.errors["from"] = "Choose a version that has been published."
-    elif old_number == new_number:
-        result.errors["from"] = "Choose two different versions."
-    if not result.errors:
-        result.old, result.new = version(db, old_number), version(db, new_number)
-    return result
 
 
 # --- publishing ----------------------------------------------------------------------------

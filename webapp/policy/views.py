@@ -11,7 +11,7 @@ from .. import db
 from ..models import utcnow
 from ..pages import page_or_fragment, safe_next, see_other, wants_fragment
 from ..security import client_ip
-from . import service
+from . import reading, service
 
 bp = Blueprint("policy", __name__, url_prefix="/privacy")
 CACHE = "sentro.policy.timeline"
@@ -92,7 +92,7 @@ def version(number: int):
 def compare():
     """Two versions, the words deleted and inserted marked; 422 when a choice is not a version."""
     old, new, on = request.args.get("from"), request.args.get("to"), today()
-    result = service.compare(db.session(), old, new)
+    result = reading.compare(db.session(), old, new)
     chosen = {
         "from": str(result.old.number) if result.old else (old or "").strip(),
         "to": str(result.new.number) if result.new else (new or "").strip(),
