@@ -7,12 +7,14 @@ a clock here), so the same rules serve the pages, the command, the staff page an
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from markupsafe import Markup
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -43,10 +45,19 @@ Timeline = tuple[Dated, ...]
 _generation = 0
 
 
+_versions = PolicyVersion.__table__  # type: ignore[attr-defined]
+#: Every version's number and effective date, oldest first.
+TIMELINE = sa_select(_versions.c.number, _versions.c.effective_on).order_by(_versions.c.number)
+
+
 def timeline(db: Session) -> Timeline:
     """Every version's number and effective date, oldest first."""
-    query = select(PolicyVersion.number, PolicyVersion.effective_on).order_by(PolicyVersion.number)
-    return tuple(Dated(number, effective_on) for number, effective_on in db.exec(query))
+    return timeline_of(db.execute(TIMELINE).all())
+
+
+def timeline_of(rows: Iterable[Sequence[Any]]) -> Timeline:
+    """`TIMELINE`'s rows as the timeline."""
+    return tuple(Dated(number, effective_on) for number, effective_on in rows)
 
 
 def in_effect(versions: Timeline, today: date) -> Dated | None:
