@@ -10,13 +10,13 @@ twice, or by two workers, never queues anyone a second notice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import String, case, cast, func, literal, select, update
+from sqlalchemy import Integer, Select, String, bindparam, case, cast, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -35,6 +35,7 @@ RANGE = 100_000
 outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
 runs = PolicyNoticeRun.__table__  # type: ignore[attr-defined]
 users = User.__table__  # type: ignore[attr-defined]
+versions = PolicyVersion.__table__  # type: ignore[attr-defined]
 
 
 def absolute_url(endpoint: str, **values: object) -> str:
@@ -221,14 +222,13 @@ class NoticeProgress:
     done: bool  #: fanned out, and no notice still waiting to be delivered
 
 
-def progress(db: Session, version_number: int) -> NoticeProgress:
-    """How far the notice of version `version_number` has got (all zero when it had none).
-
-    One statement: the run and its outbox counts by status, read through the shared body's
-    index (or, for a notice rendered person by person, by its dedupe keys).
-    """
+def _progress_statement(number: Any) -> Select:
+    """How far the notice of version `number` (an SQL expression) has got, in one statement:
+    the run and its outbox counts by status, read through the shared body's index (or, for a
+    notice rendered person by person, by its dedupe keys)."""
     by_body = outbox.c.body_id == runs.c.body_id
-    by_key = outbox.c.dedupe_key.like(f"policy-v{version_number}:user-%")
+    keys = literal("policy-v", String) + cast(number, String) + literal(":user-%", String)
+    by_key = outbox.c.dedupe_key.like(keys)
 
     def counted(*where) -> object:
         def count(condition) -> object:
@@ -236,22 +236,34 @@ def progress(db: Session, version_number: int) -> NoticeProgress:
 
         return case((runs.c.body_id.is_not(None), count(by_body)), else_=count(by_key))
 
-    row = db.execute(
-        select(
-            runs.c.audience,
-            runs.c.status,
-            counted().label("queued"),
-            counted(outbox.c.status == "sent").label("sent"),
-            counted(outbox.c.status == "queued").label("waiting"),
-        ).where(runs.c.version_number == version_number)
-    ).first()
-    if row is None:
+    return select(
+        runs.c.audience,
+        runs.c.status,
+        counted().label("queued"),
+        counted(outbox.c.status == "sent").label("sent"),
+        counted(outbox.c.status == "queued").label("waiting"),
+    ).where(runs.c.version_number == number)
+
+
+#: The progress of the version numbered by the parameter `number`.
+PROGRESS = _progress_statement(bindparam("number", type_=Integer))
+#: The progress of the newest version: the staff page reads it with the versions, in the same
+#: round trip, before it knows the newest number.
+NEWEST_PROGRESS = _progress_statement(select(func.max(versions.c.number)).scalar_subquery())
+
+
+def progress(db: Session, version_number: int) -> NoticeProgress:
+    """How far the notice of version `version_number` has got (all zero when it had none)."""
+    return progress_of(db.execute(PROGRESS, {"number": version_number}).all())
+
+
+def progress_of(rows: Sequence[Sequence[Any]]) -> NoticeProgress:
+    """`PROGRESS`'s (or `NEWEST_PROGRESS`'s) rows as the progress they say."""
+    if not rows:
         return NoticeProgress(0, 0, 0, True)
+    audience, status, queued, sent, waiting = rows[0]
     return NoticeProgress(
-        audience=row.audience,
-        queued=row.queued,
-        sent=row.sent,
-        done=row.status == "done" and row.waiting == 0,
+        audience=audience, queued=queued, sent=sent, done=status == "done" and waiting == 0
     )
 
 
