@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from .. import driver
 from ..models import PolicyVersion
-from . import service
+from . import notices, service
 from .diff import compare_html
 
 Rows = Sequence[Sequence[Any]]
@@ -29,6 +29,10 @@ _versions = PolicyVersion.__table__  # type: ignore[attr-defined]
 
 #: Every version, newest first.
 VERSIONS = select(*_versions.c).order_by(_versions.c.number.desc())
+#: The version numbered `number`'s number: whether there is one.
+VERSION_NUMBER = select(_versions.c.number).where(
+    _versions.c.number == bindparam("number", type_=Integer)
+)
 
 
 def _compared():
@@ -120,3 +124,41 @@ def compare(
         found = {v.number: v for v in driver.entities(PolicyVersion, compared)}
         result.old, result.new = found.get(old_number), found.get(new_number)
     return result
+
+
+# --- the staff pages -----------------------------------------------------------------------
+
+
+def publish_page(
+    engine: Engine, *, rows: Sequence[Rows] | None = None
+) -> tuple[list[PolicyVersion], notices.NoticeProgress | None]:
+    """Every version, newest first, and how far the newest one's notices have got (None when
+    no version exists): `VERSIONS` and `notices.NEWEST_PROGRESS`, or `rows`: theirs."""
+    if rows is None:
+        rows = driver.fetch(engine, (VERSIONS, {}), (notices.NEWEST_PROGRESS, {}))
+    listed, progress = rows
+    found = driver.entities(PolicyVersion, listed)
+    return found, notices.progress_of(progress) if found else None
+
+
+def notice_parameters(number: object) -> dict[str, int] | None:
+    """`VERSION_NUMBER`'s and `notices.PROGRESS`'s parameters; None when `number` cannot be
+    a version's (nothing to read)."""
+    found = service.parse_number(number)
+    return {"number": found} if found is not None else None
+
+
+def notice_progress(
+    engine: Engine, number: int, *, rows: Sequence[Rows] | None = None
+) -> notices.NoticeProgress | None:
+    """How far the notices of version `number` have got; None when there is no such version.
+
+    `VERSION_NUMBER` and `notices.PROGRESS`, sent together, or `rows`: theirs.
+    """
+    params = notice_parameters(number)
+    if params is None:
+        return None
+    if rows is None:
+        rows = driver.fetch(engine, (VERSION_NUMBER, params), (notices.PROGRESS, params))
+    exists, progress = rows
+    return notices.progress_of(progress) if exists else None

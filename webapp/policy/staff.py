@@ -11,15 +11,29 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, render_template, request, url_for
 
 from .. import db
-from ..auth import staff_required
+from ..auth import current, staff_required
 from ..models import utcnow
 from ..pages import page_or_fragment, see_other
-from . import notices, preview, service
-from .views import today
+from . import notices, preview, reading, service
+from .views import today, with_person_rows
 
 bp = Blueprint("policy_staff", __name__, url_prefix="/staff/policy")
 #: How often the page asks how far the notices have got while they are going out.
 POLL_SECONDS = 3
+
+
+def _number_in_path() -> dict[str, int] | None:
+    return reading.notice_parameters((request.view_args or {}).get("number"))
+
+
+#: The staff member's read brings the page's own: one round trip (`staff_required` decides).
+current.read_with_person("policy_staff.publish_form", reading.VERSIONS, notices.NEWEST_PROGRESS)
+current.read_with_person(
+    "policy_staff.notice_progress",
+    reading.VERSION_NUMBER,
+    notices.PROGRESS,
+    parameters=_number_in_path,
+)
 
 
 @bp.get("/")
@@ -71,14 +85,15 @@ def publish():
 @staff_required
 def notice_progress(number: int):
     """How far the notices of version `number` have got (htmx polls this while they go out)."""
-    if service.version(db.session(), number) is None:
+    progress = reading.notice_progress(db.engine(), number, rows=with_person_rows(2))
+    if progress is None:
         abort(404)
     return page_or_fragment(
         "policy/staff_notices.html",
         "policy/_notice_progress.html",
         f"notices-{number}",
         number=number,
-        progress=notices.progress(db.session(), number),
+        progress=progress,
         poll_seconds=POLL_SECONDS,
     )
 
@@ -105,12 +120,11 @@ def _preview_or_errors():
 
 
 def _form_page(*, form, errors: dict[str, str], status: int = 200):
-    session = db.session()
-    versions = service.versions(session)
+    # Read with the person on the page itself; after a post, in one round trip of its own.
+    versions, progress = reading.publish_page(db.engine(), rows=with_person_rows(2))
     newest = versions[0] if versions else None
     if form is None:
         form = {"text": newest.text if newest else ""}
-    progress = notices.progress(session, newest.number) if newest else None
     return (
         render_template(
             "policy/staff.html",
