@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import Integer, bindparam, func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.engine import Engine
 
 from .. import driver
@@ -35,7 +35,7 @@ VERSION_NUMBER = select(_versions.c.number).where(
 )
 
 
-def _compared():
+def _compared() -> Select:
     newest = select(func.max(_versions.c.number)).scalar_subquery()
     new = func.coalesce(bindparam("new", type_=Integer), newest)
     old = func.coalesce(bindparam("old", type_=Integer), new - 1)
