@@ -6,12 +6,15 @@ import datetime as dt
 import logging
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from .. import audit
+from .. import audit, driver
+from ..auth.sessions import PERSON_OF_SESSION
 from ..cases import own_case_refusal
 from ..mail import queue_email
 from ..models import ClosureRequest, RetentionHold, User, utcnow
@@ -64,9 +67,29 @@ class Case:
 
 
 def latest_request(db: Session, user_id: int) -> ClosureRequest | None:
-    """The person's most recent closure request, if any."""
+    """The person's most recent closure request, if any, in `db` (for a change to follow)."""
     query = select(ClosureRequest).where(ClosureRequest.user_id == user_id)
     return db.execute(query.order_by(ClosureRequest.id.desc()).limit(1)).scalars().first()
+
+
+def _latest_statement(person: Any) -> Select:
+    table = ClosureRequest.__table__  # type: ignore[attr-defined]
+    return select(*table.c).where(table.c.user_id == person).order_by(table.c.id.desc()).limit(1)
+
+
+_LATEST = _latest_statement(bindparam("user_id"))
+#: The person's pages read their latest request with the person (`auth.current.read_with_person`).
+LATEST_BY_SESSION = _latest_statement(PERSON_OF_SESSION)
+
+
+def request_shown(
+    engine: Engine, user_id: int, *, rows: list[tuple] | None = None
+) -> ClosureRequest | None:
+    """The person's most recent closure request, if any, to show (one statement, or `rows`:
+    `LATEST_BY_SESSION`'s), as a detached object."""
+    if rows is None:
+        rows = driver.fetch(engine, (_LATEST, {"user_id": user_id}))[0]
+    return next(iter(driver.entities(ClosureRequest, rows)), None)
 
 
 def request_closure(

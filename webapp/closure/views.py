@@ -6,12 +6,20 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required
 
 from .. import db
-from ..auth import recent_login_required
-from ..models.closure import OPEN_STATUSES
+from ..auth import current, recent_login_required
+from ..models.closure import OPEN_STATUSES, ClosureRequest
 from ..pages import htmx, page_or_fragment, see_other
 from . import erasure, purge, service  # noqa: F401 - purge registers its `privacy purge` steps
 
 bp = Blueprint("closure", __name__, url_prefix="/account/close")
+#: The person's latest request comes with the person's own read: one round trip.
+current.read_with_person("closure.start", service.LATEST_BY_SESSION)
+current.read_with_person("closure.status", service.LATEST_BY_SESSION)
+
+
+def _request_shown() -> ClosureRequest | None:
+    """The person's latest closure request: read with the person, or else now."""
+    return service.request_shown(db.engine(), current_user.id, rows=current.read_with_person_rows())
 
 
 def done(location: str):
@@ -40,8 +48,8 @@ def _start_page(errors: dict[str, str] | None = None, form: dict | None = None, 
 @recent_login_required
 def start():
     """Explain what closing means and what Sentro must keep, then ask for confirmation."""
-    current = service.latest_request(db.session(), current_user.id)
-    if current is not None and current.status in OPEN_STATUSES:
+    latest = _request_shown()
+    if latest is not None and latest.status in OPEN_STATUSES:
         return redirect(url_for("closure.status"))
     return _start_page()
 
@@ -67,11 +75,11 @@ def submit():
 @login_required
 def status():
     """Where the request stands, at any time."""
-    current = service.latest_request(db.session(), current_user.id)
+    latest = _request_shown()
     return render_template(
         "closure/status.html",
-        closure=current,
-        is_open=current is not None and current.status in OPEN_STATUSES,
+        closure=latest,
+        is_open=latest is not None and latest.status in OPEN_STATUSES,
         labels=service.STATUS_LABELS,
         complaint_url=service.COMPLAINT_URL,
     )

@@ -1,0 +1,62 @@
+"""What the closure pages read, whoever reads it and however it is sent.
+
+The person's pages read their latest request with the person's own session: each person sees
+only their own request.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from webapp.models import ClosureRequest
+
+
+def _ask(client):
+    return client.post("/account/close", data={"confirmation": "CLOSE"})
+
+
+def _sign_in(client, login_as, sub: str, **claims):
+    """Sign out whoever is signed in, then sign in as `sub`."""
+    client.post("/logout")
+    return login_as(sub, email=f"{sub}@example.com", name=sub.title(), **claims)
+
+
+def _request_of(db, user) -> ClosureRequest:
+    db.rollback()
+    query = select(ClosureRequest).where(ClosureRequest.user_id == user.id)
+    return db.exec(query.order_by(ClosureRequest.id.desc())).first()
+
+
+def test_each_person_sees_their_own_latest_request(client, login_as):
+    _sign_in(client, login_as, "ana")
+    _ask(client)
+    client.post("/account/close/cancel")
+    _sign_in(client, login_as, "ben")
+    _ask(client)  # an open request, but Ben's
+
+    _sign_in(client, login_as, "ana")
+    status = client.get("/account/close/status").get_data(as_text=True)
+    assert "Your request: Cancelled" in status and "Ask again to close my account" in status
+    assert client.get("/account/close").status_code == 200  # Ben's open request is not hers
+
+    _ask(client)
+    status = client.get("/account/close/status").get_data(as_text=True)
+    assert "Your request: Received" in status and "Cancel my request" in status
+    start = client.get("/account/close")
+    assert start.status_code == 302 and start.headers["Location"].endswith("/account/close/status")
+
+
+def test_someone_who_never_asked_is_offered_the_close_page(client, login_as):
+    _sign_in(client, login_as, "ben")
+    _ask(client)
+    _sign_in(client, login_as, "ana")
+    assert "You have not asked us to close your account." in client.get(
+        "/account/close/status"
+    ).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/account/close", "/account/close/status"])
+def test_signed_out_visitors_of_the_persons_pages_are_sent_to_sign_in(app, path):
+    response = app.test_client().get(path)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
