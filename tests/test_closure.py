@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from tests.conftest import body_text, sign_in
 from webapp.closure import erasure, purge, service
+from webapp.closure.case import get_case
 from webapp.models import AuditEvent, ClosureRequest, SignIn, User, utcnow
 from webapp.wording import for_staff
 
@@ -298,7 +299,7 @@ def test_a_bad_hold_is_refused_next_to_its_field(client, login_as, db, form, fie
     assert response.status_code == 422
     assert f'id="{field}-error"' in response.get_data(as_text=True)
     db.expire_all()
-    assert service.get_case(db, request.id).holds == []
+    assert get_case(db.get_bind(), request.id).holds == []
 
 
 def test_approving_without_the_confirmation_page_changes_nothing(client, login_as, db, outbox):

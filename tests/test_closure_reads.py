@@ -1,7 +1,7 @@
 """What the closure pages read, whoever reads it and however it is sent.
 
-The person's pages read their latest request with the person's own session: each person sees
-only their own request.
+The person's pages read their latest request with the person's own session; a case is read
+with the member of staff's. Each person sees only their own request, a case only its own holds.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from webapp.closure.case import get_case
 from webapp.models import ClosureRequest
 
 
@@ -60,3 +61,31 @@ def test_someone_who_never_asked_is_offered_the_close_page(client, login_as):
 def test_signed_out_visitors_of_the_persons_pages_are_sent_to_sign_in(app, path):
     response = app.test_client().get(path)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_case_page_shows_its_own_person_and_holds(client, login_as, db):
+    ana = _sign_in(client, login_as, "ana")
+    _ask(client)
+    ben = _sign_in(client, login_as, "ben")
+    _ask(client)
+    _sign_in(client, login_as, "sam", groups=["sentro-staff"])
+    held, other = _request_of(db, ana), _request_of(db, ben)
+    client.post(
+        f"/staff/closures/{held.id}/holds",
+        data={"what": "sign_in.ip", "legal_basis": "Fraud inquiry", "until": "2031-01-31"},
+    )
+
+    page = client.get(f"/staff/closures/{held.id}").get_data(as_text=True)
+    assert "ana@example.com" in page and "Fraud inquiry" in page
+    page = client.get(f"/staff/closures/{other.id}").get_data(as_text=True)
+    assert "ben@example.com" in page and "ana@example.com" not in page
+    assert "Fraud inquiry" not in page and "No holds" in page
+
+
+def test_a_case_read_on_its_own_is_the_request_its_person_and_its_holds(client, login_as, db):
+    ana = _sign_in(client, login_as, "ana")
+    _ask(client)
+    request = _request_of(db, ana)
+    case = get_case(db.get_bind(), request.id)
+    assert (case.request.id, case.person.email, case.holds) == (request.id, ana.email, [])
+    assert get_case(db.get_bind(), request.id + 1000) is None

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from ..mail.purge import OUTBOX_RETENTION
 from ..models import ANONYMISE, personal_columns, privacy_of
 from . import erasure
-from .service import Case
+from .case import Case
 
 
 @dataclass(frozen=True)

@@ -53,16 +53,6 @@ class Result:
         return not self.errors
 
 
-@dataclass(frozen=True)
-class Case:
-    """One request as staff see it: the request, the person, the holds, how old it is."""
-
-    request: ClosureRequest
-    person: User
-    holds: list[RetentionHold]
-    age_days: int
-
-
 # --- the person ------------------------------------------------------------------------
 
 
@@ -147,19 +137,6 @@ def cancel(db: Session, user: User, *, now: dt.datetime | None = None) -> Result
 
 
 # --- staff -----------------------------------------------------------------------------
-
-
-def get_case(db: Session, request_id: int, *, now: dt.datetime | None = None) -> Case | None:
-    """One request with its person and holds, or None."""
-    row = db.execute(
-        select(ClosureRequest, User)
-        .join(User, User.id == ClosureRequest.user_id)
-        .where(ClosureRequest.id == request_id)
-    ).first()
-    if row is None:
-        return None
-    request, person = row
-    return _case(request, person, _holds(db, [request.id]).get(request.id, []), now or utcnow())
 
 
 def start_review(db: Session, request_id: int, staff: User, *, ip: str | None = None) -> Result:
@@ -330,20 +307,6 @@ def _refusal(
     if request is None or request.status not in ("received", "under_review"):
         return "Only a request that is received or under review can be decided."
     return own_case_refusal(db, staff, request.user_id, case=f"closure:{request.id}", ip=ip)
-
-
-def _holds(db: Session, request_ids: list[int]) -> dict[int, list[RetentionHold]]:
-    if not request_ids:
-        return {}
-    found: dict[int, list[RetentionHold]] = {}
-    query = select(RetentionHold).where(RetentionHold.request_id.in_(request_ids))
-    for hold in db.execute(query.order_by(RetentionHold.id)).scalars():
-        found.setdefault(hold.request_id, []).append(hold)
-    return found
-
-
-def _case(request, person, holds, now: dt.datetime) -> Case:
-    return Case(request, person, holds, max((now - request.received_at).days, 0))
 
 
 def _audit_staff(db, request, staff, action, ip, field: str = "") -> None:

@@ -8,19 +8,35 @@ from flask import Blueprint, abort, current_app, flash, render_template, request
 from flask_login import current_user
 
 from .. import db, queues
-from ..auth import staff_required
+from ..auth import current, staff_required
 from ..models import utcnow
 from ..pages import page_or_fragment, see_other
 from ..security import client_ip
 from . import erasure, preview, service
+from .case import CASE, CASE_HOLDS, Case, case_parameters, get_case
 from .queue import page as queue_page
 from .views import done
 
 bp = Blueprint("closure_staff", __name__, url_prefix="/staff/closures")
 
 
-def _case_or_404(request_id: int) -> service.Case:
-    case = service.get_case(db.session(), request_id)
+#: The request the case page names comes with the staff member's own read: one round trip.
+current.read_with_person(
+    "closure_staff.case",
+    CASE,
+    CASE_HOLDS,
+    parameters=lambda: case_parameters((request.view_args or {})["request_id"]),
+)
+
+
+def _rows_read_with_person() -> tuple[list[tuple], list[tuple]] | None:
+    """The page's two statements' rows, read with the person; None when not read."""
+    first, second = current.read_with_person_rows(0), current.read_with_person_rows(1)
+    return None if first is None or second is None else (first, second)
+
+
+def _case_or_404(request_id: int, rows: tuple[list[tuple], list[tuple]] | None = None) -> Case:
+    case = get_case(db.engine(), request_id, rows=rows)
     if case is None:
         abort(404)
     return case
@@ -70,7 +86,7 @@ def queue():
 def case(request_id: int):
     """One request: the person, the holds, and the decision forms."""
     return _case_page(
-        _case_or_404(request_id),
+        _case_or_404(request_id, _rows_read_with_person()),
         fragment="closure/_hold_form.html",
         target="hold-form",
         errors={},
