@@ -1,15 +1,20 @@
 """What the closure pages read, whoever reads it and however it is sent.
 
-The person's pages read their latest request with the person's own session; a case is read
-with the member of staff's. Each person sees only their own request, a case only its own holds.
+The person's pages read their latest request with the person's own session; the staff queue
+and a case are read with the member of staff's. Each person sees only their own request, a
+case only its own holds, and the queue's filters and pages are those asked for.
 """
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlmodel import select
 
+from webapp.closure import queue
 from webapp.closure.case import get_case
+from webapp.dev.seed import seed_open_requests
 from webapp.models import ClosureRequest
 
 
@@ -89,3 +94,53 @@ def test_a_case_read_on_its_own_is_the_request_its_person_and_its_holds(client, 
     case = get_case(db.get_bind(), request.id)
     assert (case.request.id, case.person.email, case.holds) == (request.id, ana.email, [])
     assert get_case(db.get_bind(), request.id + 1000) is None
+
+
+def _ids_on(html: str) -> list[int]:
+    return [int(found) for found in re.findall(r'href="/staff/closures/(\d+)"', html)]
+
+
+def test_the_queue_shows_the_status_asked_for(client, login_as, db):
+    ana = _sign_in(client, login_as, "ana")
+    _ask(client)
+    client.post("/account/close/cancel")
+    ben = _sign_in(client, login_as, "ben")
+    _ask(client)
+    _sign_in(client, login_as, "sam", groups=["sentro-staff"])
+    cancelled, received = _request_of(db, ana).id, _request_of(db, ben).id
+
+    for asked, shown in [
+        ("", [received]),
+        ("?status=received", [received]),
+        ("?status=cancelled", [cancelled]),
+        ("?status=approved", []),
+        ("?status=all", [cancelled, received]),
+        ("?status=nonsense", [received]),
+    ]:
+        html = client.get(f"/staff/closures/{asked}").get_data(as_text=True)
+        assert sorted(_ids_on(html)) == sorted(shown), asked
+        assert 'Cancelled <span class="count">1</span>' in html, asked
+
+
+@pytest.mark.parametrize(
+    ("requests", "asked", "shown", "rows"),
+    [
+        (0, 1, 1, 0),
+        (0, 5, 1, 0),
+        (4, 2, 2, 2),
+        (4, 3, 2, 2),  # the queue ends exactly at the end of a page
+        (5, 3, 3, 1),
+        (5, 9, 3, 1),
+        (5, 999999, 3, 1),
+    ],
+)
+def test_a_queue_page_past_the_end_is_the_last_page(app, db, requests, asked, shown, rows):
+    if requests:
+        with app.app_context():
+            seed_open_requests(requests)
+    result = queue.page(db.get_bind(), page=asked, per_page=2)
+    in_order = db.exec(
+        select(ClosureRequest.id).order_by(ClosureRequest.due_on, ClosureRequest.id)
+    ).all()
+    assert (result.page, result.total) == (shown, requests)
+    assert [row.request.id for row in result.rows] == in_order[(shown - 1) * 2 :][:rows]

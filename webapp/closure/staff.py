@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
 from flask_login import current_user
@@ -13,14 +14,29 @@ from ..models import utcnow
 from ..pages import page_or_fragment, see_other
 from ..security import client_ip
 from . import erasure, preview, service
+from . import queue as closure_queue
 from .case import CASE, CASE_HOLDS, Case, case_parameters, get_case
-from .queue import page as queue_page
 from .views import done
 
 bp = Blueprint("closure_staff", __name__, url_prefix="/staff/closures")
 
 
-#: The request the case page names comes with the staff member's own read: one round trip.
+def _queue_asked() -> dict[str, Any]:
+    """The queue's filter, search and page number, as the query string asks."""
+    return {
+        "status": request.args.get("status", "open"),
+        "search": queues.search_text(request.args.get("q")),
+        "page": queues.page_number(request.args.get("page")),
+    }
+
+
+#: The queue page, and the request the case page names, come with the staff member's own read.
+current.read_with_person(
+    "closure_staff.queue",
+    closure_queue.COUNTS,
+    closure_queue.PAGE,
+    parameters=lambda: closure_queue.parameters(**_queue_asked()),
+)
 current.read_with_person(
     "closure_staff.case",
     CASE,
@@ -65,12 +81,7 @@ FILTER_LABELS = {"open": "Open", **service.STATUS_LABELS, "all": "All"}
 @staff_required
 def queue():
     """One page of the requests with a status (open by default), soonest due first."""
-    result = queue_page(
-        db.session(),
-        status=request.args.get("status", "open"),
-        search=queues.search_text(request.args.get("q")),
-        page=queues.page_number(request.args.get("page")),
-    )
+    result = closure_queue.page(db.engine(), **_queue_asked(), rows=_rows_read_with_person())
     return page_or_fragment(
         "closure/staff_queue.html",
         "closure/_queue.html",
