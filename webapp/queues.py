@@ -39,8 +39,10 @@ def request_number(text: str) -> int | None:
     return None
 
 
-def _escaped(text: str) -> str:
-    return text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def like_pattern(text: str) -> str:
+    """The search as a LIKE pattern (escape character `\\`) for part of a lower-cased text."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def matches(text: str, number_column: Any, email: Any, name: Any) -> ColumnElement[bool]:
@@ -48,7 +50,7 @@ def matches(text: str, number_column: Any, email: Any, name: Any) -> ColumnEleme
     number = request_number(text)
     if number is not None:
         return number_column == number
-    pattern = f"%{_escaped(text)}%"
+    pattern = like_pattern(text)
     return or_(
         func.lower(email).like(pattern, escape="\\"),
         func.lower(name).like(pattern, escape="\\"),

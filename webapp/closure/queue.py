@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from .. import driver
 from ..models import ClosureRequest, RetentionHold, User, utcnow
 from ..models.closure import OPEN_STATUSES, STATUSES
-from ..queues import PER_PAGE, QueuePage, clamp_page, request_number
+from ..queues import PER_PAGE, QueuePage, clamp_page, like_pattern, request_number
 from .case import PERSON_COLUMNS
 
 #: The filters staff choose from, in the order shown: every open request first.
@@ -106,7 +106,7 @@ def parameters(
 ) -> dict[str, Any]:
     """`COUNTS`'s and `PAGE`'s parameters for a filter, a search and a page number."""
     number = request_number(search) if search else None
-    pattern = f"%{_escaped(search)}%" if search and number is None else None
+    pattern = like_pattern(search) if search and number is None else None
     return {
         "filter": shown_filter(status),
         "everyone": not search,
@@ -150,8 +150,3 @@ def page(
         queue.append(Row(request, person, int(row[people]), age))
     number = clamp_page(page, total, per_page)
     return QueuePage(queue, counts, total, number, status, search, per_page)
-
-
-def _escaped(text: str) -> str:
-    """The search as a LIKE pattern's inside, as `queues.matches` escapes it."""
-    return text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
