@@ -6,7 +6,6 @@ transaction, and raises `InquiryNotFound` for a request that does not exist or i
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -240,43 +239,11 @@ def can_attach_statement(inquiry: Inquiry) -> bool:
 
 
 def inquiries_for_person(db: Session, user_id: int) -> list[Inquiry]:
-    """The person's requests, newest first (one query)."""
+    """The person's requests, newest first, in `db` (one query; the pages read theirs with
+    `reads.requests_of`)."""
     query = (
         select(Inquiry)
         .where(Inquiry.user_id == user_id)
         .order_by(col(Inquiry.received_at).desc(), col(Inquiry.id).desc())
     )
     return list(db.exec(query).all())
-
-
-def thread_for_person(
-    db: Session, user_id: int, inquiry_id: int
-) -> tuple[Inquiry, list[InquiryMessage]]:
-    """One of the person's requests with its messages, oldest first (one query)."""
-    rows = db.exec(
-        select(Inquiry, InquiryMessage)
-        .outerjoin(InquiryMessage, col(InquiryMessage.inquiry_id) == Inquiry.id)
-        .where(Inquiry.id == inquiry_id, Inquiry.user_id == user_id)
-        .order_by(col(InquiryMessage.at), col(InquiryMessage.id))
-    ).all()
-    if not rows:
-        raise InquiryNotFound(inquiry_id)
-    return rows[0][0], [message for _, message in rows if message is not None]
-
-
-def statements_for(
-    db: Session, user_id: int, *, inquiry_id: int | None = None
-) -> dict[str, list[CorrectionStatement]]:
-    """The person's statements of correction by field name, oldest first (one query).
-
-    The profile page shows `statements_for(db, user.id).get("email", [])` beside the email,
-    with `templates/inquiries/_statements.html`.
-    """
-    query = select(CorrectionStatement).where(CorrectionStatement.user_id == user_id)
-    if inquiry_id is not None:
-        query = query.where(CorrectionStatement.inquiry_id == inquiry_id)
-    query = query.order_by(col(CorrectionStatement.at), col(CorrectionStatement.id))
-    found: dict[str, list[CorrectionStatement]] = defaultdict(list)
-    for statement in db.exec(query).all():
-        found[statement.field].append(statement)
-    return dict(found)

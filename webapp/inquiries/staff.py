@@ -12,7 +12,7 @@ from ..errors import render_error
 from ..models import utcnow
 from ..pages import page_or_fragment, see_other, wants_fragment
 from ..security import client_ip
-from . import casework, service
+from . import casework, reads, service
 from .forms import ExtendForm, RefuseForm, ReplyForm
 from .queue import WAITING
 from .queue import page as queue_page
@@ -51,7 +51,7 @@ def queue():
 def _case(inquiry_id: int, *, status: int = 200, notice: str = "", **forms):
     session = db.session()
     found = casework.case(session, inquiry_id)
-    statements = service.statements_for(session, found.person.id)
+    statements = reads.statements_for(db.engine(), found.person.id)
     return page_or_fragment(
         "inquiries/case.html",
         "inquiries/_case.html",

@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, flash, request, url_for
 from flask_login import current_user, login_required
 
 from .. import db, timefmt
+from ..auth import current
 from ..errors import render_error
 from ..pages import page_or_fragment, see_other, wants_fragment
 from ..security import client_ip
-from . import service
+from . import reads, service
 from .forms import NewInquiryForm, ReplyForm, StatementForm
 
 bp = Blueprint("inquiries", __name__, url_prefix="/account/privacy-requests")
+
+
+def _thread_id() -> dict[str, Any]:
+    """The thread's reads' parameter: the request in the URL (still only the person's own)."""
+    return {"inquiry_id": request.view_args["inquiry_id"]}  # type: ignore[index]
+
+
+#: Each page's reads come with the person's own read: one round trip on PostgreSQL.
+current.read_with_person("inquiries.mine", *reads.REQUESTS_BY_SESSION)
+current.read_with_person("inquiries.thread", *reads.THREAD_BY_SESSION, parameters=_thread_id)
+
+
+def _read_with_person() -> reads.WithPerson:
+    """The GET's two statements' rows, read with the person (None: not read)."""
+    return current.read_with_person_rows(0), current.read_with_person_rows(1)
 
 
 @bp.app_template_global()
@@ -26,19 +44,24 @@ def _not_found(_error: service.InquiryNotFound):
     return render_error(404)
 
 
-def _list(form: NewInquiryForm, *, status: int = 200, notice: str = ""):
-    session = db.session()
-    inquiries = service.inquiries_for_person(session, current_user.id)
+def _list(
+    form: NewInquiryForm,
+    *,
+    status: int = 200,
+    notice: str = "",
+    rows: reads.WithPerson | None = None,
+):
+    found = reads.requests_of(db.engine(), current_user.id, rows=rows)
     return page_or_fragment(
         "inquiries/mine.html",
         "inquiries/_requests.html",
         "privacy-requests",
         status=status,
         form=form,
-        inquiries=inquiries,
-        limit_reached=service.at_limit(inquiries),
+        inquiries=found.inquiries,
+        limit_reached=service.at_limit(found.inquiries),
         limit_message=service.WAITING_LIMIT,
-        statements=service.statements_for(session, current_user.id),
+        statements=found.statements,
         kinds=service.KINDS,
         statuses=service.STATUSES,
         notice=notice,
@@ -51,7 +74,7 @@ def mine():
     """The person's requests, and the form to send a new one."""
     kind = request.args.get("kind", "")
     form = NewInquiryForm(data={"kind": kind if kind in service.KINDS else "access"})
-    return _list(form)
+    return _list(form, rows=_read_with_person())
 
 
 @bp.post("")
@@ -88,21 +111,21 @@ def _thread(
     statement: StatementForm | None = None,
     status: int = 200,
     notice: str = "",
+    rows: reads.WithPerson | None = None,
 ):
-    session = db.session()
-    inquiry, messages = service.thread_for_person(session, current_user.id, inquiry_id)
-    statements = service.statements_for(session, current_user.id, inquiry_id=inquiry.id)
+    found = reads.thread_of(db.engine(), current_user.id, inquiry_id, rows=rows)
+    inquiry = found.inquiry
     return page_or_fragment(
         "inquiries/thread.html",
         "inquiries/_thread.html",
         "thread",
         status=status,
         inquiry=inquiry,
-        messages=messages,
+        messages=found.messages,
         reply=reply or ReplyForm(),
         statement_form=statement or StatementForm(),
         can_attach=service.can_attach_statement(inquiry),
-        statements=statements,
+        statements=found.statements,
         kinds=service.KINDS,
         statuses=service.STATUSES,
         notice=notice,
@@ -113,7 +136,7 @@ def _thread(
 @login_required
 def thread(inquiry_id: int):
     """One request: its status, due date and every message."""
-    return _thread(inquiry_id)
+    return _thread(inquiry_id, rows=_read_with_person())
 
 
 @bp.post("/<int:inquiry_id>/reply")
