@@ -9,10 +9,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from tests.conftest import body_text
+from tests.conftest import body_text, sign_in
 from tests.people import make_person
-from webapp.inquiries import service
-from webapp.models import AuditEvent, Inquiry, InquiryMessage, User, utcnow
+from webapp.driver import fetch
+from webapp.inquiries import reads, service
+from webapp.models import (
+    AuditEvent,
+    CorrectionStatement,
+    Inquiry,
+    InquiryMessage,
+    User,
+    UserSession,
+    utcnow,
+)
 from webapp.templating import date as readable
 
 COMPLAINT_URL = "https://www.privacy.org.nz/your-rights/making-a-complaint/"
@@ -109,6 +118,35 @@ def test_a_refused_request_without_a_reply_leaves_the_queue(client, staff, ana, 
 def test_an_overdue_request_is_flagged(client, staff, ana, file_request):
     file_request(ana, subject="Old one", days_ago=60)
     assert "overdue" in client.get("/staff/privacy-requests").get_data(as_text=True)
+
+
+def test_a_case_is_read_with_a_session_only_if_it_is_a_staff_one(
+    app, staff, provider_url, db, file_request
+):
+    """A case is read with the person's own read, before the guard answers 403: its
+    statements find rows only for a staff session whose person is staff."""
+    sign_in(app.test_client(), provider_url, "ana", {"email": "ana@example.com"})
+    ana = db.exec(select(User).where(User.subject == "ana")).one()
+    inquiry = file_request(ana, kind="correction")
+    db.add(CorrectionStatement(user_id=ana.id, field="name", statement="Ana María"))
+    db.commit()
+    session_of = {
+        who.id: db.exec(select(UserSession.token_hash).where(UserSession.user_id == who.id)).one()
+        for who in (ana, staff)
+    }
+    engine = app.extensions["sentro.engine"]
+
+    def read(person: User) -> list[int]:
+        token = {"token_hash": session_of[person.id], "inquiry_id": inquiry.id}
+        return [len(rows) for rows in fetch(engine, *[(s, token) for s in reads.CASE_BY_STAFF])]
+
+    assert read(ana) == [0, 0]
+    assert read(staff) == [1, 1]  # the request with its one message, and the statement
+    staff_now = db.get(User, staff.id)
+    staff_now.is_staff = False  # staff no longer: the session's own rights are not enough
+    db.add(staff_now)
+    db.commit()
+    assert read(staff) == [0, 0]
 
 
 def test_the_queue_and_a_case_cost_at_most_three_queries(

@@ -6,14 +6,13 @@ email in the same transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from .. import audit
 from ..cases import CLOSED_ACCOUNT, account_closed, own_case_refusal
-from ..models import Inquiry, InquiryMessage, User, utcnow
+from ..models import Inquiry, User, utcnow
 from ..templating import date as readable
 from .service import (
     COMPLAINT_ROUTE,
@@ -25,29 +24,6 @@ from .service import (
     can_attach_statement,
     tell,
 )
-
-
-@dataclass(frozen=True)
-class Case:
-    """A request as staff see it: the person, the thread and their statements."""
-
-    inquiry: Inquiry
-    person: User
-    messages: list[InquiryMessage]
-
-
-def case(db: Session, inquiry_id: int) -> Case:
-    """One request with its person and messages, for staff (one query)."""
-    rows = db.exec(
-        select(Inquiry, User, InquiryMessage)
-        .join(User, col(User.id) == Inquiry.user_id)
-        .outerjoin(InquiryMessage, col(InquiryMessage.inquiry_id) == Inquiry.id)
-        .where(Inquiry.id == inquiry_id)
-        .order_by(col(InquiryMessage.at), col(InquiryMessage.id))
-    ).all()
-    if not rows:
-        raise InquiryNotFound(inquiry_id)
-    return Case(rows[0][0], rows[0][1], [m for _, _, m in rows if m is not None])
 
 
 def _staff_act(

@@ -3,8 +3,10 @@
 A page's GET sends its statements with the signed-in person's own read
 (`auth.current.read_with_person`): one round trip on PostgreSQL. A statement about the person
 finds them by the session (`PERSON_OF_SESSION`), so a thread is read only when it is the
-person's own. Any other request (a POST that shows the page again) reads for itself with the
-same statements by id, in one round trip on PostgreSQL too.
+person's own. A staff page's statements read nothing unless the session is a staff one
+(`STAFF_SESSION`): a person who is not staff gets the guard's 403 and never had the staff's
+rows read for them. Any other request (a POST that shows the page again) reads for itself with
+the same statements by id, in one round trip on PostgreSQL too.
 
 The objects made from the rows are not in an ORM session: each statement reads everything its
 page shows, and nothing loads later. Nothing here reads `flask.request`.
@@ -17,21 +19,35 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, select
+from sqlalchemy import Integer, Select, bindparam, exists, select
 from sqlalchemy.engine import Engine
 
 from .. import driver
 from ..auth.sessions import PERSON_OF_SESSION
-from ..models import CorrectionStatement, Inquiry, InquiryMessage
+from ..models import CorrectionStatement, Inquiry, InquiryMessage, User, UserSession
 from .service import InquiryNotFound
 
 _INQUIRY = Inquiry.__table__  # type: ignore[attr-defined]
 _MESSAGE = InquiryMessage.__table__  # type: ignore[attr-defined]
 _STATEMENT = CorrectionStatement.__table__  # type: ignore[attr-defined]
+_USER = User.__table__  # type: ignore[attr-defined]
+#: What the staff pages show of the person a request is about.
+PERSON_COLUMNS = (_USER.c.id, _USER.c.name, _USER.c.email)
 _INQUIRY_ID = bindparam("inquiry_id", type_=Integer)
 _USER_ID = bindparam("user_id", type_=Integer)
 #: A page's statements' rows as `auth.current.read_with_person_rows` gives them (None: not read).
 WithPerson = Sequence[list[tuple] | None]
+
+_session = UserSession.__table__.alias("staff_session")  # type: ignore[attr-defined]
+_staff = _USER.alias("staff_member")
+#: True when the session `token_hash` names is a staff one, as `auth.has_staff_rights` asks
+#: (the session's rights and its person's): the staff pages' statements read only then.
+STAFF_SESSION = exists().where(
+    _session.c.token_hash == bindparam("token_hash", type_=_session.c.token_hash.type),
+    _session.c.staff,
+    _staff.c.id == _session.c.user_id,
+    _staff.c.is_staff,
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,16 @@ class Thread:
     statements: dict[str, list[CorrectionStatement]]
 
 
+@dataclass(frozen=True)
+class Case:
+    """A request as staff see it: the person, the thread and all the person's statements."""
+
+    inquiry: Inquiry
+    person: User
+    messages: list[InquiryMessage]
+    statements: dict[str, list[CorrectionStatement]]
+
+
 # --- the statements --------------------------------------------------------------------
 
 
@@ -63,10 +89,12 @@ def _requests(person: Any) -> Select:
     )
 
 
-def _statements(person: Any, *, inquiry: Any = None) -> Select:
+def _statements(person: Any, *, inquiry: Any = None, only_if: Any = None) -> Select:
     query = select(*_STATEMENT.c).where(_STATEMENT.c.user_id == person)
     if inquiry is not None:
         query = query.where(_STATEMENT.c.inquiry_id == inquiry)
+    if only_if is not None:
+        query = query.where(only_if)
     return query.order_by(_STATEMENT.c.at, _STATEMENT.c.id)
 
 
@@ -79,8 +107,24 @@ def _thread(person: Any) -> Select:
     )
 
 
+def _case(*, only_if: Any = None) -> Select:
+    joined = _INQUIRY.join(_USER, _USER.c.id == _INQUIRY.c.user_id).outerjoin(
+        _MESSAGE, _MESSAGE.c.inquiry_id == _INQUIRY.c.id
+    )
+    query = select(*_INQUIRY.c, *PERSON_COLUMNS, *_MESSAGE.c).select_from(joined)
+    query = query.where(_INQUIRY.c.id == _INQUIRY_ID)
+    if only_if is not None:
+        query = query.where(only_if)
+    return query.order_by(_MESSAGE.c.at, _MESSAGE.c.id)
+
+
+_PERSON_OF_INQUIRY = (
+    select(_INQUIRY.c.user_id).where(_INQUIRY.c.id == _INQUIRY_ID).scalar_subquery()
+)
+
 _REQUESTS, _STATEMENTS = _requests(_USER_ID), _statements(_USER_ID)
 _THREAD, _THREAD_STATEMENTS = _thread(_USER_ID), _statements(_USER_ID, inquiry=_INQUIRY_ID)
+_CASE, _CASE_STATEMENTS = _case(), _statements(_PERSON_OF_INQUIRY)
 #: `inquiries.mine`, read with the person: their requests, their statements.
 REQUESTS_BY_SESSION = (_requests(PERSON_OF_SESSION), _statements(PERSON_OF_SESSION))
 #: `inquiries.thread`, read with the person (parameter `inquiry_id`): the request with its
@@ -88,6 +132,12 @@ REQUESTS_BY_SESSION = (_requests(PERSON_OF_SESSION), _statements(PERSON_OF_SESSI
 THREAD_BY_SESSION = (
     _thread(PERSON_OF_SESSION),
     _statements(PERSON_OF_SESSION, inquiry=_INQUIRY_ID),
+)
+#: `inquiries_staff.show`, read with a staff person (parameter `inquiry_id`): the request with
+#: its person and messages, and the person's statements.
+CASE_BY_STAFF = (
+    _case(only_if=STAFF_SESSION),
+    _statements(_PERSON_OF_INQUIRY, only_if=STAFF_SESSION),
 )
 
 
@@ -132,6 +182,18 @@ def thread_of(
     return Thread(inquiry, messages, by_field(statements))
 
 
+def case_of(engine: Engine, inquiry_id: int, *, rows: WithPerson | None = None) -> Case:
+    """One request for staff (`rows`: `CASE_BY_STAFF`'s, if read); `InquiryNotFound` if none."""
+    params = {"inquiry_id": inquiry_id}
+    found, statements = read(engine, [(_CASE, params), (_CASE_STATEMENTS, params)], rows)
+    if not found:
+        raise InquiryNotFound(inquiry_id)
+    split = len(_INQUIRY.c)
+    person = driver.detached(User, PERSON_COLUMNS, found[0][split : split + len(PERSON_COLUMNS)])
+    inquiry, messages = _split(found, split, skip=len(PERSON_COLUMNS))
+    return Case(inquiry, person, messages, by_field(statements))
+
+
 def statements_for(engine: Engine, user_id: int) -> dict[str, list[CorrectionStatement]]:
     """The person's statements of correction by field name, oldest first (one statement).
 
@@ -148,8 +210,9 @@ def by_field(rows: Sequence[tuple]) -> dict[str, list[CorrectionStatement]]:
     return dict(found)
 
 
-def _split(rows: list[tuple], split: int) -> tuple[Inquiry, list[InquiryMessage]]:
+def _split(rows: list[tuple], split: int, *, skip: int = 0) -> tuple[Inquiry, list[InquiryMessage]]:
     """A request's joined rows as the request and its messages (none: one row of NULLs)."""
     inquiry = driver.detached(Inquiry, _INQUIRY.c, rows[0][:split])
-    messages = [row[split:] for row in rows if row[split] is not None]
+    tail = split + skip
+    messages = [row[tail:] for row in rows if row[tail] is not None]
     return inquiry, driver.entities(InquiryMessage, messages)
