@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,8 +12,10 @@ from sqlmodel import select
 
 from tests.conftest import body_text, sign_in
 from tests.people import make_person
+from webapp.db import counting_round_trips
+from webapp.dev.seed import seed_open_requests
 from webapp.driver import fetch
-from webapp.inquiries import reads, service
+from webapp.inquiries import queue, reads, service
 from webapp.models import (
     AuditEvent,
     CorrectionStatement,
@@ -120,11 +123,57 @@ def test_an_overdue_request_is_flagged(client, staff, ana, file_request):
     assert "overdue" in client.get("/staff/privacy-requests").get_data(as_text=True)
 
 
-def test_a_case_is_read_with_a_session_only_if_it_is_a_staff_one(
+def test_a_filter_and_a_search_narrow_the_queue_together(client, staff, ana, db, file_request):
+    ben = make_person(db, "ben", "ben@example.com")
+    file_request(ana, subject="Ana still waiting")
+    anas, bens = (
+        file_request(ana, subject="Ana answered"),
+        file_request(ben, subject="Ben answered"),
+    )
+    for answered in (anas, bens):
+        client.post(f"/staff/privacy-requests/{answered.id}/answer", data={"body": "Done."})
+
+    html = client.get("/staff/privacy-requests?status=answered&q=ana@").get_data(as_text=True)
+    assert "Ana answered" in html
+    assert "Ana still waiting" not in html and "Ben answered" not in html
+    assert 'Waiting for an answer <span class="count">1</span>' in html  # Ana's, for the search
+    assert 'Answered <span class="count">1</span>' in html
+    by_number = client.get(f"/staff/privacy-requests?status=all&q=%23{bens.id}")
+    assert "Ben answered" in by_number.get_data(as_text=True)
+    assert "Ana" not in by_number.get_data(as_text=True).split('id="queue"')[1]
+    elsewhere = client.get(f"/staff/privacy-requests?status=open&q={bens.id}")
+    assert "Ben answered" not in elsewhere.get_data(as_text=True)
+
+
+def test_a_page_past_the_end_of_the_queue_shows_the_last_page(app, client, staff):
+    with app.app_context():
+        seed_open_requests(60)
+    html = client.get("/staff/privacy-requests?page=40").get_data(as_text=True)
+    assert "Showing 51–60 of 60" in html and "Page 2 of 2" in html
+    assert len(re.findall(r'href="/staff/privacy-requests/\d+"', html)) == 10
+
+
+@pytest.mark.parametrize(
+    "query", ["", "?status=answered", "?status=all&q=person1", "?q=%231", "?page=2"]
+)
+def test_each_filter_search_and_page_of_the_queue_is_read_with_the_staff_persons_own(
+    app, client, staff, query
+):
+    """One round trip on PostgreSQL whatever staff asked for; SQLite runs the three in turn."""
+    with app.app_context():
+        seed_open_requests(60)
+    engine = app.extensions["sentro.engine"]
+    client.get(f"/staff/privacy-requests{query}")  # warm
+    with counting_round_trips(engine) as trips:
+        assert client.get(f"/staff/privacy-requests{query}").status_code == 200
+    assert len(trips) == (1 if engine.dialect.name == "postgresql" else 3), trips
+
+
+def test_the_staff_pages_read_nothing_with_a_session_that_is_not_staff(
     app, staff, provider_url, db, file_request
 ):
-    """A case is read with the person's own read, before the guard answers 403: its
-    statements find rows only for a staff session whose person is staff."""
+    """The queue and a case are read with the person's own read, before the guard answers 403:
+    those statements find rows only for a staff session whose person is staff."""
     sign_in(app.test_client(), provider_url, "ana", {"email": "ana@example.com"})
     ana = db.exec(select(User).where(User.subject == "ana")).one()
     inquiry = file_request(ana, kind="correction")
@@ -138,15 +187,18 @@ def test_a_case_is_read_with_a_session_only_if_it_is_a_staff_one(
 
     def read(person: User) -> list[int]:
         token = {"token_hash": session_of[person.id], "inquiry_id": inquiry.id}
-        return [len(rows) for rows in fetch(engine, *[(s, token) for s in reads.CASE_BY_STAFF])]
+        reads_ = [(s, {**queue.parameters("all"), **token}) for s in queue.QUEUE_BY_STAFF]
+        reads_ += [(s, token) for s in reads.CASE_BY_STAFF]
+        return [len(rows) for rows in fetch(engine, *reads_)]
 
-    assert read(ana) == [0, 0]
-    assert read(staff) == [1, 1]  # the request with its one message, and the statement
+    assert read(ana) == [0, 0, 0, 0]
+    # one status counted, one request on the page, the request with its message, the statement
+    assert read(staff) == [1, 1, 1, 1]
     staff_now = db.get(User, staff.id)
     staff_now.is_staff = False  # staff no longer: the session's own rights are not enough
     db.add(staff_now)
     db.commit()
-    assert read(staff) == [0, 0]
+    assert read(staff) == [0, 0, 0, 0]
 
 
 def test_the_queue_and_a_case_cost_at_most_three_queries(

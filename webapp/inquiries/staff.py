@@ -16,11 +16,21 @@ from ..pages import page_or_fragment, see_other, wants_fragment
 from ..security import client_ip
 from . import casework, reads, service
 from .forms import ExtendForm, RefuseForm, ReplyForm
-from .queue import WAITING
+from .queue import QUEUE_BY_STAFF, WAITING
 from .queue import page as queue_page
+from .queue import parameters as queue_parameters
 
 bp = Blueprint("inquiries_staff", __name__, url_prefix="/staff/privacy-requests")
 FILTERS = {WAITING: "Waiting for an answer", **service.STATUSES, "all": "All"}
+
+
+def _asked() -> tuple[str, str, int]:
+    """The queue's filter, search and page number, from the query string."""
+    return (
+        request.args.get("status", WAITING),
+        queues.search_text(request.args.get("q")),
+        queues.page_number(request.args.get("page")),
+    )
 
 
 def _case_id() -> dict[str, Any]:
@@ -28,7 +38,10 @@ def _case_id() -> dict[str, Any]:
     return {"inquiry_id": request.view_args["inquiry_id"]}  # type: ignore[index]
 
 
-#: The case's reads come with the staff person's own read: one round trip on PostgreSQL.
+#: Each page's reads come with the staff person's own read: one round trip on PostgreSQL.
+current.read_with_person(
+    "inquiries_staff.queue", *QUEUE_BY_STAFF, parameters=lambda: queue_parameters(*_asked())
+)
 current.read_with_person("inquiries_staff.show", *reads.CASE_BY_STAFF, parameters=_case_id)
 
 
@@ -46,11 +59,9 @@ def _not_found(_error: service.InquiryNotFound):
 @staff_required
 def queue():
     """One page of the requests waiting for an answer (or with another status), soonest due first."""
+    status, search, number = _asked()
     result = queue_page(
-        db.session(),
-        status=request.args.get("status", WAITING),
-        search=queues.search_text(request.args.get("q")),
-        page=queues.page_number(request.args.get("page")),
+        db.engine(), status=status, search=search, page=number, rows=_read_with_person()
     )
     return page_or_fragment(
         "inquiries/queue.html",
