@@ -20,8 +20,7 @@ from sqlalchemy.engine import Engine
 
 from .. import driver
 from ..models import Inquiry, InquiryMessage, User
-from ..queues import PER_PAGE, QueuePage, clamp_page, request_number
-from ..queues import _escaped as like_escaped
+from ..queues import PER_PAGE, QueuePage, clamp_page, like_pattern, request_number
 from .reads import PERSON_COLUMNS, STAFF_SESSION, WithPerson, read
 from .service import PENDING, STATUSES
 
@@ -50,7 +49,7 @@ def parameters(
     if number is not None:
         first = last = number
     elif search:
-        pattern = f"%{like_escaped(search)}%"
+        pattern = like_pattern(search)
     return {
         "status": status if status in FILTERS else WAITING,
         "first": first,
