@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from tests.conftest import body_text, sign_in
 from tests.people import make_person
+from webapp.auth.current import staff_only
 from webapp.db import counting_round_trips
 from webapp.dev.seed import seed_open_requests
 from webapp.driver import fetch
@@ -187,8 +188,10 @@ def test_the_staff_pages_read_nothing_with_a_session_that_is_not_staff(
 
     def read(person: User) -> list[int]:
         token = {"token_hash": session_of[person.id], "inquiry_id": inquiry.id}
-        reads_ = [(s, {**queue.parameters("all"), **token}) for s in queue.QUEUE_BY_STAFF]
-        reads_ += [(s, token) for s in reads.CASE_BY_STAFF]
+        # as `inquiries.staff` registers them: `read_with_person(..., staff=True)`
+        asked = {**queue.parameters("all"), **token}
+        reads_ = [(staff_only(s), asked) for s in queue.QUEUE_BY_STAFF]
+        reads_ += [(staff_only(s), token) for s in reads.CASE_BY_STAFF]
         return [len(rows) for rows in fetch(engine, *reads_)]
 
     assert read(ana) == [0, 0, 0, 0]

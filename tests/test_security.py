@@ -153,6 +153,41 @@ def test_staff_routes_refuse_customers(rule, client, person, db):
     assert snapshot(db) == before
 
 
+@pytest.mark.parametrize("who", ["customer", "staff"])
+def test_a_staff_page_reads_nothing_for_a_person_without_staff_rights(
+    who, site, provider_url, monkeypatch
+):
+    """A staff page's reads go out with the person's own, before its guard answers: for a
+    person without staff rights they find no rows, however full the queues (staff: they do)."""
+    from tests.conftest import sign_in
+    from tests.populate import CUSTOMER
+    from tests.populate import STAFF as STAFF_MEMBER
+    from webapp import driver
+    from webapp.auth import sessions
+
+    app, populated = site
+    client = app.test_client()
+    sign_in(client, provider_url, *(CUSTOMER if who == "customer" else STAFF_MEMBER))
+    read = driver.fetch
+    found: list[int] = []
+
+    def recording(engine, *reads):
+        results = read(engine, *reads)
+        if reads and reads[0][0] is sessions.LOAD:  # the person's read and what came with it
+            found.extend(len(rows) for rows in results[1:])
+        return results
+
+    monkeypatch.setattr(driver, "fetch", recording)
+    pages = [(r, path) for r, path in routes.walked(populated) if routes.staff_only(r)]
+    for _rule, path in pages:
+        assert client.get(path).status_code == (403 if who == "customer" else 200), path
+    assert len(pages) >= 5 and len(found) >= len(pages)
+    if who == "customer":
+        assert not any(found), found
+    else:
+        assert sum(found) > 0  # the control: the same reads find the staff's rows
+
+
 def test_every_route_under_the_staff_prefix_has_the_staff_guard():
     unguarded = [
         routes.rule_id(r)

@@ -78,6 +78,7 @@ def read_with_person(
     endpoint: str,
     *statements: Select,
     parameters: Callable[[], dict[str, Any] | None] = dict,
+    staff: bool = False,
 ) -> None:
     """On `endpoint`'s requests, send `statements` with the person's own read.
 
@@ -90,8 +91,19 @@ def read_with_person(
     page only when the session is live (`read_with_person_rows`), and the view's own guard
     (`login_required`, `staff_required`) still decides whether the page is shown. A visitor
     who is not signed in reads nothing here: the view reads for itself.
+
+    `staff`: a staff page's statements, which read nothing unless the session is a staff one
+    (`sessions.STAFF_SESSION`), so a person without the rights is refused by the guard and
+    never had the staff's rows read for them.
     """
+    if staff:
+        statements = tuple(staff_only(s) for s in statements)
     _WITH_PERSON[endpoint] = (statements, parameters)
+
+
+def staff_only(statement: Select) -> Select:
+    """`statement`, finding rows only when the session `token_hash` names is a staff one."""
+    return statement.where(sessions.STAFF_SESSION)
 
 
 def read_with_person_rows(which: int = 0) -> list[tuple] | None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy import bindparam, delete, exists, or_, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
@@ -152,6 +152,17 @@ PERSON_OF_SESSION = (
     select(_SESSION.c.user_id)
     .where(_SESSION.c.token_hash == bindparam("token_hash", type_=_SESSION.c.token_hash.type))
     .scalar_subquery()
+)
+
+
+_STAFF_SESSION, _STAFF_MEMBER = _SESSION.alias("staff_session"), _USER.alias("staff_member")
+#: True when the session `token_hash` names is a staff one, as `auth.has_staff_rights` asks (the
+#: session's rights and its person's): a staff page's reads sent with `LOAD` read only then.
+STAFF_SESSION = exists().where(
+    _STAFF_SESSION.c.token_hash == bindparam("token_hash", type_=_SESSION.c.token_hash.type),
+    _STAFF_SESSION.c.staff,
+    _STAFF_MEMBER.c.id == _STAFF_SESSION.c.user_id,
+    _STAFF_MEMBER.c.is_staff,
 )
 
 

@@ -36,12 +36,14 @@ current.read_with_person(
     closure_queue.COUNTS,
     closure_queue.PAGE,
     parameters=lambda: closure_queue.parameters(**_queue_asked()),
+    staff=True,
 )
 current.read_with_person(
     "closure_staff.case",
     CASE,
     CASE_HOLDS,
     parameters=lambda: case_parameters((request.view_args or {})["request_id"]),
+    staff=True,
 )
 
 

@@ -28,6 +28,7 @@ current.read_with_person(
     service.SEARCHED,
     service.REGISTER,
     parameters=lambda: service.register_parameters(*_asked()),
+    staff=True,
 )
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from .. import driver
 from ..models import Inquiry, InquiryMessage, User
 from ..queues import PER_PAGE, QueuePage, clamp_page, like_pattern, request_number
-from .reads import PERSON_COLUMNS, STAFF_SESSION, WithPerson, read
+from .reads import PERSON_COLUMNS, WithPerson, read
 from .service import PENDING, STATUSES
 
 WAITING = "pending"
@@ -96,7 +96,7 @@ def _chosen():
     return or_(_FILTER == "all", _INQUIRY.c.status == _FILTER, and_(_FILTER == WAITING, waiting))
 
 
-def _counts(*, only_if: Any = None) -> Select:
+def _counts() -> Select:
     # Only answered or refused requests need the last author: CASE keeps the subquery off the rest.
     replied = func.sum(
         case(
@@ -105,17 +105,13 @@ def _counts(*, only_if: Any = None) -> Select:
         )
     )
     query = select(_INQUIRY.c.status, func.count(), replied).where(_searched())
-    if only_if is not None:
-        query = query.where(only_if)
     return query.group_by(_INQUIRY.c.status)
 
 
-def _page(*, only_if: Any = None) -> Select:
+def _page() -> Select:
     # The page's ids first, so the last author is looked up for its rows only, not every row.
     due = func.coalesce(_INQUIRY.c.extended_to, _INQUIRY.c.due_on)
     ids = select(_INQUIRY.c.id).where(_chosen(), _searched())
-    if only_if is not None:
-        ids = ids.where(only_if)
     shown = (
         ids.order_by(due, _INQUIRY.c.id)
         .limit(bindparam("per_page", type_=Integer))
@@ -135,7 +131,7 @@ def _page(*, only_if: Any = None) -> Select:
 
 _COUNTS, _PAGE = _counts(), _page()
 #: `inquiries_staff.queue`, read with a staff person (`parameters`): the counts, the page.
-QUEUE_BY_STAFF = (_counts(only_if=STAFF_SESSION), _page(only_if=STAFF_SESSION))
+QUEUE_BY_STAFF = (_COUNTS, _PAGE)
 
 
 def page(

@@ -4,7 +4,7 @@ A page's GET sends its statements with the signed-in person's own read
 (`auth.current.read_with_person`): one round trip on PostgreSQL. A statement about the person
 finds them by the session (`PERSON_OF_SESSION`), so a thread is read only when it is the
 person's own. A staff page's statements read nothing unless the session is a staff one
-(`STAFF_SESSION`): a person who is not staff gets the guard's 403 and never had the staff's
+(`read_with_person(..., staff=True)`): a person who is not staff gets the guard's 403 and never had the staff's
 rows read for them. Any other request (a POST that shows the page again) reads for itself with
 the same statements by id, in one round trip on PostgreSQL too.
 
@@ -19,12 +19,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, exists, select
+from sqlalchemy import Integer, Select, bindparam, select
 from sqlalchemy.engine import Engine
 
 from .. import driver
 from ..auth.sessions import PERSON_OF_SESSION
-from ..models import CorrectionStatement, Inquiry, InquiryMessage, User, UserSession
+from ..models import CorrectionStatement, Inquiry, InquiryMessage, User
 from .service import InquiryNotFound
 
 _INQUIRY = Inquiry.__table__  # type: ignore[attr-defined]
@@ -37,17 +37,6 @@ _INQUIRY_ID = bindparam("inquiry_id", type_=Integer)
 _USER_ID = bindparam("user_id", type_=Integer)
 #: A page's statements' rows as `auth.current.read_with_person_rows` gives them (None: not read).
 WithPerson = Sequence[list[tuple] | None]
-
-_session = UserSession.__table__.alias("staff_session")  # type: ignore[attr-defined]
-_staff = _USER.alias("staff_member")
-#: True when the session `token_hash` names is a staff one, as `auth.has_staff_rights` asks
-#: (the session's rights and its person's): the staff pages' statements read only then.
-STAFF_SESSION = exists().where(
-    _session.c.token_hash == bindparam("token_hash", type_=_session.c.token_hash.type),
-    _session.c.staff,
-    _staff.c.id == _session.c.user_id,
-    _staff.c.is_staff,
-)
 
 
 @dataclass(frozen=True)
@@ -89,12 +78,10 @@ def _requests(person: Any) -> Select:
     )
 
 
-def _statements(person: Any, *, inquiry: Any = None, only_if: Any = None) -> Select:
+def _statements(person: Any, *, inquiry: Any = None) -> Select:
     query = select(*_STATEMENT.c).where(_STATEMENT.c.user_id == person)
     if inquiry is not None:
         query = query.where(_STATEMENT.c.inquiry_id == inquiry)
-    if only_if is not None:
-        query = query.where(only_if)
     return query.order_by(_STATEMENT.c.at, _STATEMENT.c.id)
 
 
@@ -107,14 +94,12 @@ def _thread(person: Any) -> Select:
     )
 
 
-def _case(*, only_if: Any = None) -> Select:
+def _case() -> Select:
     joined = _INQUIRY.join(_USER, _USER.c.id == _INQUIRY.c.user_id).outerjoin(
         _MESSAGE, _MESSAGE.c.inquiry_id == _INQUIRY.c.id
     )
     query = select(*_INQUIRY.c, *PERSON_COLUMNS, *_MESSAGE.c).select_from(joined)
     query = query.where(_INQUIRY.c.id == _INQUIRY_ID)
-    if only_if is not None:
-        query = query.where(only_if)
     return query.order_by(_MESSAGE.c.at, _MESSAGE.c.id)
 
 
@@ -135,10 +120,7 @@ THREAD_BY_SESSION = (
 )
 #: `inquiries_staff.show`, read with a staff person (parameter `inquiry_id`): the request with
 #: its person and messages, and the person's statements.
-CASE_BY_STAFF = (
-    _case(only_if=STAFF_SESSION),
-    _statements(_PERSON_OF_INQUIRY, only_if=STAFF_SESSION),
-)
+CASE_BY_STAFF = (_CASE, _CASE_STATEMENTS)
 
 
 # --- the pages -------------------------------------------------------------------------

@@ -40,9 +40,14 @@ def _case_id() -> dict[str, Any]:
 
 #: Each page's reads come with the staff person's own read: one round trip on PostgreSQL.
 current.read_with_person(
-    "inquiries_staff.queue", *QUEUE_BY_STAFF, parameters=lambda: queue_parameters(*_asked())
+    "inquiries_staff.queue",
+    *QUEUE_BY_STAFF,
+    parameters=lambda: queue_parameters(*_asked()),
+    staff=True,
 )
-current.read_with_person("inquiries_staff.show", *reads.CASE_BY_STAFF, parameters=_case_id)
+current.read_with_person(
+    "inquiries_staff.show", *reads.CASE_BY_STAFF, parameters=_case_id, staff=True
+)
 
 
 def _read_with_person() -> reads.WithPerson:

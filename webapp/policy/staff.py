@@ -27,12 +27,15 @@ def _number_in_path() -> dict[str, int] | None:
 
 
 #: The staff member's read brings the page's own: one round trip (`staff_required` decides).
-current.read_with_person("policy_staff.publish_form", reading.VERSIONS, notices.NEWEST_PROGRESS)
+current.read_with_person(
+    "policy_staff.publish_form", reading.VERSIONS, notices.NEWEST_PROGRESS, staff=True
+)
 current.read_with_person(
     "policy_staff.notice_progress",
     reading.VERSION_NUMBER,
     notices.PROGRESS,
     parameters=_number_in_path,
+    staff=True,
 )
 
 
