@@ -33,13 +33,24 @@ $(AXE): node_modules/.package-lock.json
 run: setup
 	$(PY) -m webapp.dev
 
+# With TEST_DATABASE_URL the PostgreSQL run goes at the same time as the SQLite one: the tests
+# wait on browsers, mail, the provider and the database more than on the cores, so the two
+# together take about as long as the longer alone. Its output follows the SQLite run's.
 test: setup
 	$(PY) -m ruff check .
-	$(PY) -m pytest -p no:cacheprovider -n 2
-	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-		echo "== again on PostgreSQL ($$TEST_DATABASE_URL)"; \
-		TEST_DATABASE=postgres $(PY) -m pytest -p no:cacheprovider -n 2 -m "not browser"; \
-	fi
+	@postgres=0; log=""; \
+	if [ -n "$$TEST_DATABASE_URL" ]; then \
+		log=$$(mktemp); \
+		echo "== on PostgreSQL too ($$TEST_DATABASE_URL), at the same time; its output follows"; \
+		TEST_DATABASE=postgres $(PY) -m pytest -p no:cacheprovider -n 2 -m "not browser" \
+			>"$$log" 2>&1 & pid=$$!; \
+	fi; \
+	$(PY) -m pytest -p no:cacheprovider -n 2; sqlite=$$?; \
+	if [ -n "$$log" ]; then \
+		wait $$pid; postgres=$$?; \
+		echo "== on PostgreSQL ($$TEST_DATABASE_URL)"; cat "$$log"; rm -f "$$log"; \
+	fi; \
+	[ $$sqlite -eq 0 ] && [ $$postgres -eq 0 ]
 
 lint: setup
 	$(PY) -m ruff check .
