@@ -66,3 +66,25 @@ def live_server(app) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(5)
+
+
+def opened(app, browser, path: str, count_queries):
+    """The page at `path` opened a second time (the first warms caches): the response, the
+    statements it ran and the round trips they took."""
+    from webapp.db import counting_round_trips
+
+    browser.get(path)
+    with (
+        count_queries() as statements,
+        counting_round_trips(app.extensions["sentro.engine"]) as trips,
+    ):
+        response = browser.get(path)
+    return response, statements, trips
+
+
+def one_trip_on_postgresql(app, statements: list[str], trips: list[str]) -> None:
+    """On PostgreSQL the statements go out together (one pipeline); SQLite runs them in turn.
+    Either way a page that only reads sends no BEGIN, COMMIT or ROLLBACK."""
+    postgres = app.extensions["sentro.engine"].dialect.name == "postgresql"
+    assert len(trips) == (1 if postgres else len(statements)), trips
+    assert not [t for t in trips if t.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))]

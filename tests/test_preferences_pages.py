@@ -6,9 +6,9 @@ from html import unescape
 
 import pytest
 
+from tests.helpers import one_trip_on_postgresql, opened
 from tests.test_preferences import expire, make_person, preference_token
 from webapp import tokens
-from webapp.db import counting_round_trips
 from webapp.preferences import links, service
 
 SIGN_IN = "Sign in to manage your emails"
@@ -74,26 +74,6 @@ def test_the_unsubscribe_page_says_one_more_click_confirms_and_changes_nothing(a
 # --- what opening an emailed link costs --------------------------------------------------
 
 
-def _opened(app, browser, path: str, count_queries):
-    """The page at `path` opened a second time (the first warms caches): the response, the
-    statements it ran and the round trips they took."""
-    browser.get(path)
-    with (
-        count_queries() as statements,
-        counting_round_trips(app.extensions["sentro.engine"]) as trips,
-    ):
-        response = browser.get(path)
-    return response, statements, trips
-
-
-def _one_trip_on_postgresql(app, statements: list[str], trips: list[str]) -> None:
-    """On PostgreSQL the statements go out together (one pipeline); SQLite runs them in turn.
-    Either way a page that only reads sends no BEGIN, COMMIT or ROLLBACK."""
-    postgres = app.extensions["sentro.engine"].dialect.name == "postgresql"
-    assert len(trips) == (1 if postgres else len(statements)), trips
-    assert not [t for t in trips if t.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))]
-
-
 def _list_row(html: str, list_id: str) -> str:
     return html.split(f'<li id="list-{list_id}"', 1)[1].split("</li>", 1)[0]
 
@@ -109,12 +89,12 @@ def test_the_emailed_preference_page_shows_its_persons_lists_in_one_round_trip(
     rua = make_person(db, "rua")
     service.set_subscription(db, rua, "offers", True, "page")
     path = f"/email-preferences/{preference_token(app, rua)}"
-    page, statements, trips = _opened(app, client, path, count_queries)
+    page, statements, trips = opened(app, client, path, count_queries)
     main = page.get_data(as_text=True).split('<main id="main"', 1)[1].split("</main>", 1)[0]
     assert page.status_code == 200 and "r••@e••••••.com" in main and "a••@" not in main
     assert 'aria-checked="true"' in _list_row(main, "offers")
     assert len(statements) == 1 + signed_in, statements
-    _one_trip_on_postgresql(app, statements, trips)
+    one_trip_on_postgresql(app, statements, trips)
 
 
 @pytest.mark.parametrize("signed_in", [False, True], ids=["anywhere", "signed-in-as-another"])
@@ -127,11 +107,11 @@ def test_the_unsubscribe_page_reads_its_persons_standing_in_one_round_trip(
     service.set_subscription(db, rua, "offers", True, "page")
     with app.app_context():
         path = links.unsubscribe_url(rua, "offers").removeprefix("http://localhost")
-    page, statements, trips = _opened(app, client, path, count_queries)
+    page, statements, trips = opened(app, client, path, count_queries)
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "One more click confirms it" in html
     assert len(statements) == 1 + signed_in, statements
-    _one_trip_on_postgresql(app, statements, trips)
+    one_trip_on_postgresql(app, statements, trips)
 
 
 @pytest.mark.parametrize("signed_in", [False, True], ids=["anywhere", "signed-in"])
@@ -162,7 +142,7 @@ def test_a_link_that_names_nobody_reads_nothing_about_anyone(
             "unsubscribe link to a list that is gone": "/email/unsubscribe/"
             + tokens.make(tokens.UNSUBSCRIBE, [rua, "gone"]),
         }[kind].removeprefix("http://localhost")
-    response, statements, _ = _opened(app, client, path, count_queries)
+    response, statements, _ = opened(app, client, path, count_queries)
     assert response.status_code == status
     assert ("This link has expired" in response.get_data(as_text=True)) == (
         kind == "expired preference link"

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from tests.conftest import body_text, links_in
+from tests.helpers import one_trip_on_postgresql, opened
 from webapp import tokens
-from webapp.db import counting_round_trips
 from webapp.models import AuditEvent, OutboxMessage, PendingEmailChange, User, utcnow
 from webapp.profile import email_change
 
@@ -280,18 +280,6 @@ def test_the_email_to_an_unconfirmed_address_carries_nothing_but_its_confirmatio
 # --- what opening an emailed link costs --------------------------------------------------
 
 
-def _opened(app, browser, path: str, count_queries):
-    """The page at `path` opened a second time (the first warms caches): the response, the
-    statements it ran and the round trips they took."""
-    browser.get(path)
-    with (
-        count_queries() as statements,
-        counting_round_trips(app.extensions["sentro.engine"]) as trips,
-    ):
-        response = browser.get(path)
-    return response, statements, trips
-
-
 LINKS = {
     "confirm": ("new@example.com", "Confirm this address"),
     "undo": ("ana@example.com", "Stop this email change?"),
@@ -309,12 +297,10 @@ def test_an_email_change_link_shows_its_page_in_one_round_trip_and_changes_nothi
     to, button = LINKS[link]
     path = link_path(outbox.last_to(to), f"/email/{link}/")
     browser = client if signed_in else app.test_client()
-    page, statements, trips = _opened(app, browser, path, count_queries)
+    page, statements, trips = opened(app, browser, path, count_queries)
     assert page.status_code == 200 and button in page.get_data(as_text=True)
     assert len(statements) == 1 + signed_in, statements
-    postgres = app.extensions["sentro.engine"].dialect.name == "postgresql"
-    assert len(trips) == (1 if postgres else len(statements)), trips
-    assert not [t for t in trips if t.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))]
+    one_trip_on_postgresql(app, statements, trips)
     [change] = fresh(db, PendingEmailChange, user_id=person.id)
     assert (
         change.status == "pending" and fresh(db, User, id=person.id)[0].email == "ana@example.com"
@@ -331,6 +317,6 @@ def test_a_forged_email_change_link_reads_nothing_about_anyone(
     to, _ = LINKS[link]
     path = link_path(outbox.last_to(to), f"/email/{link}/")
     browser = client if signed_in else app.test_client()
-    response, statements, _ = _opened(app, browser, path[:-3] + "abc", count_queries)
+    response, statements, _ = opened(app, browser, path[:-3] + "abc", count_queries)
     assert response.status_code == 400 and "This link isn" in response.get_data(as_text=True)
     assert len(statements) == signed_in, statements
