@@ -100,7 +100,7 @@ def test_a_database_that_cannot_be_reached_is_unavailable():
     gone.dispose()
 
 
-def test_a_lost_connection_is_dropped_from_the_pool(engine):
+def _kill_the_pooled_connection(engine) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("a server-side disconnect needs PostgreSQL")
     raw = engine.raw_connection()
@@ -109,9 +109,27 @@ def test_a_lost_connection_is_dropped_from_the_pool(engine):
     url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(url, autocommit=True) as killer:  # not from the pool
         killer.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
+def test_a_lost_connection_is_dropped_from_the_pool(engine):
+    _kill_the_pooled_connection(engine)
     with pytest.raises(DatabaseUnavailable):  # the pooled connection was the killed one
         driver.fetch(engine, (select(bindparam("n", type_=None)), {"n": 1}))
     assert driver.fetch(engine, (select(bindparam("n", type_=None)), {"n": 2})) == [[(2,)]]
+
+
+@pytest.mark.parametrize("transaction", [False, True])
+def test_a_write_on_a_lost_connection_is_unavailable_not_an_error(engine, transaction):
+    """As the one-click POST met it when PostgreSQL restarted (the soak): a 503, and the next
+    write gets a fresh connection. It was an AttributeError (a 500) on the invalidated one."""
+    _kill_the_pooled_connection(engine)
+    with (
+        pytest.raises(DatabaseUnavailable),
+        driver.plain_connection(engine, transaction=transaction) as connection,
+    ):
+        connection.execute(select(bindparam("n", type_=None)), {"n": 1})
+    with driver.plain_connection(engine, transaction=transaction) as connection:
+        assert connection.execute(select(bindparam("n", type_=None)), {"n": 2}).one() == (2,)
 
 
 def test_the_expiry_is_compared_in_utc(engine, person, db):

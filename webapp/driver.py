@@ -295,6 +295,7 @@ def plain_connection(engine: Engine, *, transaction: bool = False) -> Iterator[P
         raise _translated(engine, raw, [], error) from error
     finally:
         if raw is not None:
-            if postgres and not raw.driver_connection.closed:
-                raw.driver_connection.autocommit = False
+            driver = raw.driver_connection  # None once a lost connection invalidated it
+            if postgres and driver is not None and not driver.closed:
+                driver.autocommit = False
             raw.close()
