@@ -109,9 +109,15 @@ def staff_only(statement: Select) -> Select:
 def read_with_person_rows(which: int = 0) -> list[tuple] | None:
     """The rows of this endpoint's `read_with_person` statement number `which` (in the order
     given); None if they were not read (the view then reads for itself)."""
-    current_user.is_authenticated  # noqa: B018 - the person's read brings these rows
-    found = g.get("read_with_person")
+    found = read_with_person_results()
     return found[which] if found is not None else None
+
+
+def read_with_person_results() -> list[list[tuple]] | None:
+    """The rows of each of this endpoint's `read_with_person` statements, in the order given
+    (all were read, or none); None if they were not read (the view then reads for itself)."""
+    current_user.is_authenticated  # noqa: B018 - the person's read brings these rows
+    return g.get("read_with_person")
 
 
 def current_session() -> UserSession | None:

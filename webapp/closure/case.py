@@ -52,7 +52,7 @@ def get_case(
     request_id: int,
     *,
     now: dt.datetime | None = None,
-    rows: tuple[list[tuple], list[tuple]] | None = None,
+    rows: list[list[tuple]] | None = None,
 ) -> Case | None:
     """One request with its person and holds, or None (two statements in one round trip, or
     `rows`: those of `CASE` and `CASE_HOLDS`), as detached objects."""

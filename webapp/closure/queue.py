@@ -125,7 +125,7 @@ def page(
     page: int = 1,
     per_page: int = PER_PAGE,
     now: dt.datetime | None = None,
-    rows: tuple[list[tuple], list[tuple]] | None = None,
+    rows: list[list[tuple]] | None = None,
 ) -> QueuePage:
     """The page of the queue for `status` ("open", a status, or "all"), soonest due first
     (two statements in one round trip, or `rows`: those of `COUNTS` and `PAGE`)."""

@@ -47,13 +47,7 @@ current.read_with_person(
 )
 
 
-def _rows_read_with_person() -> tuple[list[tuple], list[tuple]] | None:
-    """The page's two statements' rows, read with the person; None when not read."""
-    first, second = current.read_with_person_rows(0), current.read_with_person_rows(1)
-    return None if first is None or second is None else (first, second)
-
-
-def _case_or_404(request_id: int, rows: tuple[list[tuple], list[tuple]] | None = None) -> Case:
+def _case_or_404(request_id: int, rows: list[list[tuple]] | None = None) -> Case:
     case = get_case(db.engine(), request_id, rows=rows)
     if case is None:
         abort(404)
@@ -83,7 +77,9 @@ FILTER_LABELS = {"open": "Open", **service.STATUS_LABELS, "all": "All"}
 @staff_required
 def queue():
     """One page of the requests with a status (open by default), soonest due first."""
-    result = closure_queue.page(db.engine(), **_queue_asked(), rows=_rows_read_with_person())
+    result = closure_queue.page(
+        db.engine(), **_queue_asked(), rows=current.read_with_person_results()
+    )
     return page_or_fragment(
         "closure/staff_queue.html",
         "closure/_queue.html",
@@ -99,7 +95,7 @@ def queue():
 def case(request_id: int):
     """One request: the person, the holds, and the decision forms."""
     return _case_page(
-        _case_or_404(request_id, _rows_read_with_person()),
+        _case_or_404(request_id, current.read_with_person_results()),
         fragment="closure/_hold_form.html",
         target="hold-form",
         errors={},

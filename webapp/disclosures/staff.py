@@ -35,9 +35,7 @@ current.read_with_person(
 def _page(form: DisclosureForm, *, status: int = 200, target: str = "record", notice: str = ""):
     """The register page, or the region htmx asked for."""
     query, page = _asked()
-    searched, listed = current.read_with_person_rows(0), current.read_with_person_rows(1)
-    rows = None if searched is None or listed is None else [searched, listed]
-    found = service.register_page(db.engine(), query, page, rows=rows)
+    found = service.register_page(db.engine(), query, page, rows=current.read_with_person_results())
     return page_or_fragment(
         "disclosures/register.html",
         f"disclosures/_{target}.html",

@@ -35,8 +35,8 @@ _USER = User.__table__  # type: ignore[attr-defined]
 PERSON_COLUMNS = (_USER.c.id, _USER.c.name, _USER.c.email)
 _INQUIRY_ID = bindparam("inquiry_id", type_=Integer)
 _USER_ID = bindparam("user_id", type_=Integer)
-#: A page's statements' rows as `auth.current.read_with_person_rows` gives them (None: not read).
-WithPerson = Sequence[list[tuple] | None]
+#: A page's statements' rows as `auth.current.read_with_person_results` gives them.
+WithPerson = list[list[tuple]]
 
 
 @dataclass(frozen=True)
@@ -131,11 +131,9 @@ def read(
     reads: Sequence[tuple[Select, Mapping[str, Any]]],
     rows: WithPerson | None,
 ) -> list[list[tuple]]:
-    """`rows` when every one was read with the person, else `reads` now (one round trip on
+    """`rows` when they were read with the person, else `reads` now (one round trip on
     PostgreSQL)."""
-    if rows is not None and all(found is not None for found in rows):
-        return list(rows)  # type: ignore[arg-type]
-    return driver.fetch(engine, *reads)
+    return rows if rows is not None else driver.fetch(engine, *reads)
 
 
 def requests_of(engine: Engine, user_id: int, *, rows: WithPerson | None = None) -> Requests:

@@ -50,11 +50,6 @@ current.read_with_person(
 )
 
 
-def _read_with_person() -> reads.WithPerson:
-    """The GET's two statements' rows, read with the person (None: not read)."""
-    return current.read_with_person_rows(0), current.read_with_person_rows(1)
-
-
 @bp.errorhandler(service.InquiryNotFound)
 def _not_found(_error: service.InquiryNotFound):
     return render_error(404)
@@ -66,7 +61,11 @@ def queue():
     """One page of the requests waiting for an answer (or with another status), soonest due first."""
     status, search, number = _asked()
     result = queue_page(
-        db.engine(), status=status, search=search, page=number, rows=_read_with_person()
+        db.engine(),
+        status=status,
+        search=search,
+        page=number,
+        rows=current.read_with_person_results(),
     )
     return page_or_fragment(
         "inquiries/queue.html",
@@ -113,7 +112,7 @@ def _case(
 @staff_required
 def show(inquiry_id: int):
     """One request: the person, the thread, and what staff can do next."""
-    return _case(inquiry_id, rows=_read_with_person())
+    return _case(inquiry_id, rows=current.read_with_person_results())
 
 
 def _done(inquiry_id: int, notice: str) -> Response | tuple[str, int]:

@@ -28,11 +28,6 @@ current.read_with_person("inquiries.mine", *reads.REQUESTS_BY_SESSION)
 current.read_with_person("inquiries.thread", *reads.THREAD_BY_SESSION, parameters=_thread_id)
 
 
-def _read_with_person() -> reads.WithPerson:
-    """The GET's two statements' rows, read with the person (None: not read)."""
-    return current.read_with_person_rows(0), current.read_with_person_rows(1)
-
-
 @bp.app_template_global()
 def correction_label(field_name: str) -> str:
     """What a statement of correction is about, in words (for `_statements.html`)."""
@@ -74,7 +69,7 @@ def mine():
     """The person's requests, and the form to send a new one."""
     kind = request.args.get("kind", "")
     form = NewInquiryForm(data={"kind": kind if kind in service.KINDS else "access"})
-    return _list(form, rows=_read_with_person())
+    return _list(form, rows=current.read_with_person_results())
 
 
 @bp.post("")
@@ -136,7 +131,7 @@ def _thread(
 @login_required
 def thread(inquiry_id: int):
     """One request: its status, due date and every message."""
-    return _thread(inquiry_id, rows=_read_with_person())
+    return _thread(inquiry_id, rows=current.read_with_person_results())
 
 
 @bp.post("/<int:inquiry_id>/reply")

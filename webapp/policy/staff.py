@@ -12,10 +12,11 @@ from flask import Blueprint, abort, flash, render_template, request, url_for
 
 from .. import db
 from ..auth import current, staff_required
+from ..auth.current import read_with_person_results
 from ..models import utcnow
 from ..pages import page_or_fragment, see_other
 from . import notices, preview, reading, service
-from .views import today, with_person_rows
+from .views import today
 
 bp = Blueprint("policy_staff", __name__, url_prefix="/staff/policy")
 #: How often the page asks how far the notices have got while they are going out.
@@ -88,7 +89,7 @@ def publish():
 @staff_required
 def notice_progress(number: int):
     """How far the notices of version `number` have got (htmx polls this while they go out)."""
-    progress = reading.notice_progress(db.engine(), number, rows=with_person_rows(2))
+    progress = reading.notice_progress(db.engine(), number, rows=read_with_person_results())
     if progress is None:
         abort(404)
     return page_or_fragment(
@@ -124,7 +125,7 @@ def _preview_or_errors():
 
 def _form_page(*, form, errors: dict[str, str], status: int = 200):
     # Read with the person on the page itself; after a post, in one round trip of its own.
-    versions, progress = reading.publish_page(db.engine(), rows=with_person_rows(2))
+    versions, progress = reading.publish_page(db.engine(), rows=read_with_person_results())
     newest = versions[0] if versions else None
     if form is None:
         form = {"text": newest.text if newest else ""}

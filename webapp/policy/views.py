@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, flash, g, render_template, requ
 from flask_login import current_user, login_required
 
 from .. import db
-from ..auth.current import read_with_person, read_with_person_rows
+from ..auth.current import read_with_person, read_with_person_results, read_with_person_rows
 from ..models import utcnow
 from ..pages import page_or_fragment, safe_next, see_other, wants_fragment
 from ..security import client_ip
@@ -24,20 +24,11 @@ def _compare_parameters() -> dict[str, int | None]:
     return reading.compare_parameters(request.args.get("from"), request.args.get("to"))
 
 
-#: A signed-in person's read brings the page's own: one round trip (`with_person_rows`).
+#: A signed-in person's read brings the page's own: one round trip (`read_with_person_results`).
 read_with_person("policy.versions", reading.VERSIONS)
 read_with_person(
     "policy.compare", service.TIMELINE, reading.COMPARED, parameters=_compare_parameters
 )
-
-
-def with_person_rows(count: int) -> list[list[tuple]] | None:
-    """The rows of this endpoint's `count` statements read with the person; None when they
-    were not (a visitor who is not signed in: the page reads for itself, in one round trip)."""
-    first = read_with_person_rows(0)
-    if first is None:
-        return None
-    return [first, *(read_with_person_rows(i) for i in range(1, count))]
 
 
 @bp.record_once
@@ -113,7 +104,7 @@ def version(number: int):
 def compare():
     """Two versions, the words deleted and inserted marked; 422 when a choice is not a version."""
     old, new, on = request.args.get("from"), request.args.get("to"), today()
-    result = reading.compare(db.engine(), old, new, rows=with_person_rows(2))
+    result = reading.compare(db.engine(), old, new, rows=read_with_person_results())
     chosen = {
         "from": str(result.old.number) if result.old else (old or "").strip(),
         "to": str(result.new.number) if result.new else (new or "").strip(),
