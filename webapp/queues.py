@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import Select, func, or_, select
+
+from .models import User
 
 PER_PAGE = 50
 #: The longest search kept: an email address is at most 320 characters.
@@ -45,15 +47,15 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def matches(text: str, number_column: Any, email: Any, name: Any) -> ColumnElement[bool]:
-    """The search as SQL: the request number, or part of the email or name (any case)."""
-    number = request_number(text)
-    if number is not None:
-        return number_column == number
-    pattern = like_pattern(text)
-    return or_(
-        func.lower(email).like(pattern, escape="\\"),
-        func.lower(name).like(pattern, escape="\\"),
+def people_matching(pattern: Any) -> Select:
+    """The ids of the people whose email or name (any case) matches `pattern`, a bound
+    `like_pattern`: a search that is not a request number."""
+    users = User.__table__  # type: ignore[attr-defined]
+    return select(users.c.id).where(
+        or_(
+            func.lower(users.c.email).like(pattern, escape="\\"),
+            func.lower(users.c.name).like(pattern, escape="\\"),
+        )
     )
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from .. import driver
 from ..models import ClosureRequest, RetentionHold, User, utcnow
 from ..models.closure import OPEN_STATUSES, STATUSES
-from ..queues import PER_PAGE, QueuePage, clamp_page, like_pattern, request_number
+from ..queues import PER_PAGE, QueuePage, clamp_page, like_pattern, people_matching, request_number
 from .case import PERSON_COLUMNS
 
 #: The filters staff choose from, in the order shown: every open request first.
@@ -39,12 +39,7 @@ _FILTERED = or_(
     and_(_FILTER == "open", _REQUESTS.c.status.in_(OPEN_STATUSES)),
     _FILTER == "all",
 )
-_PEOPLE_FOUND = select(_USERS.c.id).where(
-    or_(
-        func.lower(_USERS.c.email).like(bindparam("pattern", type_=String), escape="\\"),
-        func.lower(_USERS.c.name).like(bindparam("pattern", type_=String), escape="\\"),
-    )
-)
+_PEOPLE_FOUND = people_matching(bindparam("pattern", type_=String))
 #: The search (see `queues.matches`): nothing, a request number, or part of an email or name.
 _FOUND = or_(
     bindparam("everyone", type_=Boolean),

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from .. import driver
 from ..models import Inquiry, InquiryMessage, User
-from ..queues import PER_PAGE, QueuePage, clamp_page, like_pattern, request_number
+from ..queues import PER_PAGE, QueuePage, clamp_page, like_pattern, people_matching, request_number
 from .reads import PERSON_COLUMNS, WithPerson, read
 from .service import PENDING, STATUSES
 
@@ -75,12 +75,7 @@ def _person_wrote_last():
 def _searched():
     """The search as SQL: a range of request numbers (one, or all), and part of the person's
     email or name (or anyone)."""
-    people = select(_USER.c.id).where(
-        or_(
-            func.lower(_USER.c.email).like(_PATTERN, escape="\\"),
-            func.lower(_USER.c.name).like(_PATTERN, escape="\\"),
-        )
-    )
+    people = people_matching(_PATTERN)
     numbers = _INQUIRY.c.id.between(
         bindparam("first", type_=Integer), bindparam("last", type_=Integer)
     )
