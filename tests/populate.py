@@ -196,7 +196,7 @@ def populate_site(app, provider_url: str, sign_in) -> Site:
     from webapp import tokens
     from webapp.closure import service as closure
     from webapp.inquiries import service as inquiries
-    from webapp.models import PaymentCard, User, utcnow
+    from webapp.models import Inquiry, PaymentCard, User, utcnow
     from webapp.policy import service as policy
     from webapp.preferences.links import preferences_token, unsubscribe_token
 
@@ -245,7 +245,7 @@ def populate_site(app, provider_url: str, sign_in) -> Site:
         _ok(customer.post(path, data=form))
     with app.test_request_context(), _session(app) as session:
         ana = session.get(User, person_id)
-        asked = inquiries.inquiries_for_person(session, person_id)
+        asked = session.scalars(select(Inquiry).where(Inquiry.user_id == person_id)).all()
         access = next(i for i in asked if i.kind == "access")
         correction = next(i for i in asked if i.kind == "correction")
         closure_id = closure.latest_request(session, person_id).id

@@ -236,14 +236,3 @@ def attach_statement(
 def can_attach_statement(inquiry: Inquiry) -> bool:
     """Whether the person may attach a statement of correction to this request."""
     return inquiry.kind == "correction" and bool(inquiry.refusal_reason)
-
-
-def inquiries_for_person(db: Session, user_id: int) -> list[Inquiry]:
-    """The person's requests, newest first, in `db` (one query; the pages read theirs with
-    `reads.requests_of`)."""
-    query = (
-        select(Inquiry)
-        .where(Inquiry.user_id == user_id)
-        .order_by(col(Inquiry.received_at).desc(), col(Inquiry.id).desc())
-    )
-    return list(db.exec(query).all())
