@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, insert
+from sqlalchemy import Select, Update, bindparam, exists, insert, select, union_all
 from sqlmodel import Session
 
 from .driver import Plain
@@ -69,3 +70,32 @@ _INSERT = (
     .values({name: bindparam(name, type_=_TABLE.c[name].type) for name in entry(0, "")})
     .inline()  # no new id wanted back
 )
+
+
+@cache
+def with_change(change: Update, rows: int) -> Select:
+    """PostgreSQL: `change` and `rows` audit rows as one statement, the rows only if it changed.
+
+    `change` must return a row (RETURNING) when it changes something. Data-modifying WITH
+    clauses run once, atomically, so in autocommit this is the transaction of
+    change-then-`record_all` in one round trip instead of four (BEGIN, the change, the rows,
+    COMMIT). The rows' values are `numbered(entries)`: bound and converted like `record_all`'s
+    (an IP is sealed on its way in). The statement answers one boolean: whether it changed.
+    """
+    changed = change.cte("changed")
+    names = list(entry(0, ""))
+    each = [
+        select(*(bindparam(f"audit{i}_{n}", type_=_TABLE.c[n].type) for n in names)).select_from(
+            changed
+        )
+        for i in range(rows)
+    ]
+    rows_of = each[0] if rows == 1 else union_all(*each)
+    # No Python-side defaults in the SELECT: the table's server defaults fill the rest.
+    recorded = insert(_TABLE).from_select(names, rows_of, include_defaults=False).cte("recorded")
+    return select(exists(select(changed.c[0]))).add_cte(recorded, changed)
+
+
+def numbered(entries: list[dict[str, object]]) -> dict[str, object]:
+    """`entry` rows as the parameters of `with_change`'s statement."""
+    return {f"audit{i}_{n}": v for i, row in enumerate(entries) for n, v in row.items()}

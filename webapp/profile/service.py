@@ -221,22 +221,35 @@ def _update_statement(columns: tuple[str, ...]):
     )
 
 
-def write_profile(db: Session | Plain, user: User, changes: dict[str, object]) -> bool:
+def write_profile(
+    db: Session | Plain,
+    user: User,
+    changes: dict[str, object],
+    audit_rows: list[dict[str, object]] | None = None,
+) -> bool:
     """Apply `changes` only if nobody saved since `user` was read; bumps the version.
 
-    `db`: the request's session, or a driver-level connection (`driver.Plain`).
+    `db`: the request's session, or a driver-level connection (`driver.Plain`). `audit_rows`
+    (`audit.entry`'s) are written only if the change is: on PostgreSQL in the same statement,
+    so a `Plain` in autocommit saves a group in one round trip.
     """
     version = user.profile_version + 1
-    result = db.execute(
-        _update_statement(tuple(changes)),
-        {
-            "user_id": user.id,
-            "read_version": user.profile_version,
-            "new_version": version,
-            **{f"new_{name}": value for name, value in changes.items()},
-        },
-    )
-    if result.first() is None:
+    parameters = {
+        "user_id": user.id,
+        "read_version": user.profile_version,
+        "new_version": version,
+        **{f"new_{name}": value for name, value in changes.items()},
+    }
+    change = _update_statement(tuple(changes))
+    dialect = db.dialect if isinstance(db, Plain) else db.get_bind().dialect
+    if audit_rows and dialect.name == "postgresql":
+        statement = audit.with_change(change, len(audit_rows))
+        written = db.execute(statement, {**parameters, **audit.numbered(audit_rows)}).scalar()
+    else:
+        written = db.execute(change, parameters).first() is not None
+        if written and audit_rows:
+            audit.record_all(db, audit_rows)
+    if not written:
         return False
     # The row now holds these values: so does `user`, without marking it changed.
     for name, value in changes.items():
@@ -285,15 +298,16 @@ def update_group(
         audit.entry(user.id, "profile-corrected", actor, who, name, old[name], new, ip)  # type: ignore[arg-type]
         for name, new in changes.items()
     ]
-    # The change and its audit rows in one transaction on a connection of its own, at the
-    # driver level: a request saves one group, and the ORM session would cost more than the
-    # statements (the caller's session must hold no transaction, which SQLite would block on).
-    with plain_connection(db.get_bind(), transaction=True) as connection:
-        if not write_profile(connection, user, changes):
+    # The change and its audit rows at once on a connection of its own, at the driver level:
+    # a request saves one group, and the ORM session would cost more than the statements (the
+    # caller's session must hold no transaction, which SQLite would block on). On PostgreSQL
+    # they are one statement in autocommit; SQLite runs them in a transaction.
+    engine = db.get_bind()
+    with plain_connection(engine, transaction=engine.dialect.name != "postgresql") as connection:
+        if not write_profile(connection, user, changes, audit_rows):
             connection.rollback()
             db.refresh(user)
             return _conflict(user, group, values)
-        audit.record_all(connection, audit_rows)
         connection.commit()
     return Outcome(True, values=outcome.values, message=f"{GROUPS[group].label} saved.")
 
