@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import func
 from sqlmodel import select
 
 from tests.conftest import body_text, sign_in
@@ -155,7 +156,26 @@ def test_a_page_past_the_end_of_the_queue_shows_the_last_page(app, client, staff
 
 
 @pytest.mark.parametrize(
-    "query", ["", "?status=answered", "?status=all&q=person1", "?q=%231", "?page=2"]
+    ("requests", "asked", "shown", "rows"),
+    [(0, 5, 1, 0), (4, 3, 2, 2), (5, 3, 3, 1), (5, 999999, 3, 1)],
+)
+def test_the_page_past_the_end_is_worked_out_in_the_statement(
+    app, db, requests, asked, shown, rows
+):
+    """The last page, the rows it holds exactly, on a boundary and past it."""
+    if requests:
+        with app.app_context():
+            seed_open_requests(requests)
+    result = queue.page(db.get_bind(), status="all", page=asked, per_page=2)
+    soonest = func.coalesce(Inquiry.extended_to, Inquiry.due_on)
+    due = db.exec(select(Inquiry.id).order_by(soonest, Inquiry.id)).all()
+    assert (result.page, result.total) == (shown, requests)
+    assert [inquiry.id for inquiry, _person, _wrote in result.rows] == due[(shown - 1) * 2 :][:rows]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "?status=answered", "?status=all&q=person1", "?q=%231", "?page=2", "?page=40"],
 )
 def test_each_filter_search_and_page_of_the_queue_is_read_with_the_staff_persons_own(
     app, client, staff, query

@@ -11,13 +11,42 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    ScalarSelect,
+    Select,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+)
 
 from .models import User
 
 PER_PAGE = 50
 #: The longest search kept: an email address is at most 320 characters.
 SEARCH_MAX = 320
+
+
+def first_row_of_page(*where: ColumnElement[bool]) -> ScalarSelect:
+    """The OFFSET of the page asked for (parameters `page`, `per_page`), or of the last page
+    when that is past the end, among the rows `where` finds: worked out in the statement, so a
+    page past the end costs no second read."""
+    page, per_page = bindparam("page", type_=Integer), bindparam("per_page", type_=Integer)
+    total, asked = func.count(), (page - 1) * per_page
+    return (
+        select(
+            case(
+                (asked < total, asked),
+                (total == 0, 0),
+                else_=(total - 1) // per_page * per_page,
+            )
+        )
+        .where(*where)
+        .scalar_subquery()
+    )
 
 
 def page_number(raw: str | None) -> int:

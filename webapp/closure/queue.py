@@ -14,13 +14,21 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, String, and_, bindparam, case, func, or_, select
+from sqlalchemy import Boolean, Integer, String, and_, bindparam, func, or_, select
 from sqlalchemy.engine import Engine
 
 from .. import driver
 from ..models import ClosureRequest, RetentionHold, User, utcnow
 from ..models.closure import OPEN_STATUSES, STATUSES
-from ..queues import PER_PAGE, QueuePage, clamp_page, like_pattern, people_matching, request_number
+from ..queues import (
+    PER_PAGE,
+    QueuePage,
+    clamp_page,
+    first_row_of_page,
+    like_pattern,
+    people_matching,
+    request_number,
+)
 from .case import PERSON_COLUMNS
 
 #: The filters staff choose from, in the order shown: every open request first.
@@ -30,8 +38,6 @@ _REQUESTS = ClosureRequest.__table__  # type: ignore[attr-defined]
 _HOLDS = RetentionHold.__table__  # type: ignore[attr-defined]
 _USERS = User.__table__  # type: ignore[attr-defined]
 _FILTER = bindparam("filter", type_=String)
-_PAGE = bindparam("page", type_=Integer)
-_PER_PAGE = bindparam("per_page", type_=Integer)
 
 #: The filter: a status, every open one ("open") or every one ("all").
 _FILTERED = or_(
@@ -50,20 +56,6 @@ _FOUND = or_(
 #: (status, how many) for every status with a request the search finds.
 COUNTS = select(_REQUESTS.c.status, func.count()).where(_FOUND).group_by(_REQUESTS.c.status)
 
-_total = func.count()
-_asked = (_PAGE - 1) * _PER_PAGE
-#: The first row of the page asked for, or of the last page when that is past the end.
-_OFFSET = (
-    select(
-        case(
-            (_asked < _total, _asked),
-            (_total == 0, 0),
-            else_=(_total - 1) // _PER_PAGE * _PER_PAGE,
-        )
-    )
-    .where(_FILTERED, _FOUND)
-    .scalar_subquery()
-)
 _HELD = (
     select(func.count(_HOLDS.c.id))
     .where(_HOLDS.c.request_id == _REQUESTS.c.id)
@@ -76,8 +68,8 @@ PAGE = (
     .join(_USERS, _USERS.c.id == _REQUESTS.c.user_id)
     .where(_FILTERED, _FOUND)
     .order_by(_REQUESTS.c.due_on, _REQUESTS.c.id)
-    .limit(_PER_PAGE)
-    .offset(_OFFSET)
+    .limit(bindparam("per_page", type_=Integer))
+    .offset(first_row_of_page(_FILTERED, _FOUND))
 )
 
 

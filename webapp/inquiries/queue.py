@@ -7,8 +7,8 @@ answered or refused requests the person wrote back on) and the page (LIMIT/OFFSE
 
 Both are the same statements for every filter, search and page: what staff asked for is in
 their parameters (`parameters`), so the queue is read with the staff person's own read in one
-round trip on PostgreSQL (`QUEUE_BY_STAFF`). A page past the end shows the last page, read
-again once the counts say which it is.
+round trip on PostgreSQL (`QUEUE_BY_STAFF`). A page past the end shows the last page: the
+page's OFFSET is worked out in the statement (`queues.first_row_of_page`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,15 @@ from sqlalchemy.engine import Engine
 
 from .. import driver
 from ..models import Inquiry, InquiryMessage, User
-from ..queues import PER_PAGE, QueuePage, clamp_page, like_pattern, people_matching, request_number
+from ..queues import (
+    PER_PAGE,
+    QueuePage,
+    clamp_page,
+    first_row_of_page,
+    like_pattern,
+    people_matching,
+    request_number,
+)
 from .reads import PERSON_COLUMNS, WithPerson, read
 from .service import PENDING, STATUSES
 
@@ -55,8 +63,8 @@ def parameters(
         "first": first,
         "last": last,
         "pattern": pattern,
+        "page": max(page, 1),
         "per_page": per_page,
-        "offset": (max(page, 1) - 1) * per_page,
     }
 
 
@@ -110,7 +118,7 @@ def _page() -> Select:
     shown = (
         ids.order_by(due, _INQUIRY.c.id)
         .limit(bindparam("per_page", type_=Integer))
-        .offset(bindparam("offset", type_=Integer))
+        .offset(first_row_of_page(_chosen(), _searched()))
         .subquery()
     )
     return (
@@ -155,9 +163,6 @@ def page(
     counts["all"] = sum(counts[name] for name in STATUSES)
     total = counts[status]
     number = clamp_page(page, total, per_page)
-    if number != max(page, 1):  # past the end: the last page instead
-        params = parameters(status, search, number, per_page)
-        shown = driver.fetch(engine, (_PAGE, params))[0]
     return QueuePage(_rows(shown), counts, total, number, status, search, per_page)
 
 
