@@ -1,4 +1,4 @@
-"""Where a request's CPU time goes: a profile that charges every moment to one named phase.
+"""Where a request's CPU time goes: samples of the request thread, each charged to one phase.
 
 A phase is entered when a function that belongs to it is called (its entry points are named
 below by file and function) and left when that call returns; whatever runs in between belongs
@@ -7,21 +7,27 @@ charged once, to the nearest enclosing phase: the database work a page's sign-in
 "database", the layout state a template asks for is "site hooks", and the phases add up to the
 whole. Time outside every entry point is the HTTP shell's.
 
-The profile is a `sys.setprofile` hook: it reads the CPU clock only when the phase changes, and
-counts every call and return. A profiler slows each call by about as much as the call itself,
-so its raw figures are not the request's. They are corrected with the un-profiled run of the
-same requests: each phase's clock readings lose their own cost, then a fixed cost per profiler
-event, the one that makes the phases add up to the un-profiled CPU time. What is left is an
-estimate of each phase (good to a few percent of the request); the total is measured.
+The requests run as they do un-profiled while a second thread samples them: every INTERVAL it
+reads the request thread's stack (the nearest entry point on it names the phase) and charges
+that phase with the CPU time the request thread used since the previous sample (its own CPU
+clock, so time spent waiting for PostgreSQL is not charged). While sampling, the interpreter
+hands over its lock within SWITCH of the sampler waking, wherever the request thread is, so
+the samples fall at moments that do not depend on the code running. The shares found are
+applied to the CPU time measured without the sampler. A deterministic profiler (cProfile, a
+`sys.setprofile` hook) is no good here: on Python 3.11 it slows every call and every bytecode,
+unevenly (call-heavy code many times over, plain bytecode by half), so its figures, scaled to the
+real total, move time between phases. Sampling leaves the request's code alone; its error is
+statistical, about a percent or two of the request per phase with a few thousand samples.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import CodeType
 
 from .servers import ROOT
@@ -122,88 +128,69 @@ def phase_of(code: CodeType) -> int:
     return -1
 
 
+#: Wall-clock seconds the sampler sleeps between samples (Linux adds some tens of µs).
+INTERVAL = 1e-4
+#: The interpreter's switch interval while sampling (its default is 5 ms).
+SWITCH = 5e-6
+
+
 @dataclass
-class Tally:
-    """What one profiled run charged to each phase."""
+class Samples:
+    """CPU seconds of the request thread charged to each phase, and how many samples."""
 
-    seconds: list[float]  #: CPU seconds between the clock readings at phase changes
-    events: list[int]  #: profiler events (calls and returns, of Python and C functions)
-    changes: list[int]  #: phase changes on either side of which the phase stood
-
-    @property
-    def calls(self) -> int:
-        """Function calls, C functions' included (a call and its return are two events)."""
-        return sum(self.events) // 2
+    seconds: list[float] = field(default_factory=lambda: [0.0] * len(PHASES))
+    count: int = 0
 
 
-def profile(send: Callable[[], object], requests: int) -> Tally:
-    """Send `requests` requests under the phase profiler."""
-    count = len(PHASES)
-    tally = Tally([0.0] * count, [0] * count, [0] * count)
-    seconds, events, changes = tally.seconds, tally.events, tally.changes
+def _phase_at(frame, kinds: dict[CodeType, int]) -> int:
+    """The phase of the nearest entry point on the stack that ends in `frame`."""
+    while frame is not None:
+        code = frame.f_code
+        phase = kinds.get(code)
+        if phase is None:
+            phase = kinds[code] = phase_of(code)
+        if phase >= 0:
+            return phase
+        frame = frame.f_back
+    return SHELL
+
+
+def sample(send: Callable[[], object], requests: int, into: Samples | None = None) -> Samples:
+    """Send `requests` requests in this thread while another samples it; add to `into`."""
+    found = into or Samples()
     kinds: dict[CodeType, int] = {}
-    stack: list[tuple[object, int]] = []  # (the entry's frame, the phase to go back to)
-    clock = time.process_time
-    state: list = [SHELL, 0.0]  # the phase now, the clock when it began
+    target = threading.get_ident()
+    clock = time.pthread_getcpuclockid(target)
+    done = threading.Event()
 
-    def on_event(frame, event: str, _arg) -> None:
-        here = state[0]
-        events[here] += 1
-        if event == "call":
-            code = frame.f_code
-            phase = kinds.get(code)
-            if phase is None:
-                phase = kinds[code] = phase_of(code)
-            if phase >= 0 and phase != here:
-                now = clock()
-                seconds[here] += now - state[1]
-                changes[here] += 1
-                changes[phase] += 1
-                stack.append((frame, here))
-                state[0], state[1] = phase, now
-        elif event == "return" and stack and stack[-1][0] is frame:
-            now = clock()
-            seconds[here] += now - state[1]
-            back = stack.pop()[1]
-            changes[here] += 1
-            changes[back] += 1
-            state[0], state[1] = back, now
+    def sampler() -> None:
+        frames, read = sys._current_frames, time.clock_gettime
+        last = read(clock)
+        while not done.is_set():
+            time.sleep(INTERVAL)
+            frame = frames().get(target)
+            now = read(clock)
+            found.seconds[_phase_at(frame, kinds)] += now - last
+            found.count += 1
+            last = now
 
-    state[1] = clock()
-    sys.setprofile(on_event)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH)
+    thread = threading.Thread(target=sampler, name="phase sampler", daemon=True)
+    thread.start()
     try:
         for _ in range(requests):
             send()
     finally:
-        sys.setprofile(None)
-    seconds[state[0]] += clock() - state[1]
-    if stack:
-        raise RuntimeError(f"phase {PHASES[state[0]].key} entered and never left")
-    return tally
+        done.set()
+        thread.join()
+        sys.setswitchinterval(switch)
+    return found
 
 
-def clock_cost() -> float:
-    """Seconds one reading of the CPU clock takes (the profiler reads it at each change)."""
-    clock = time.process_time
-    best = float("inf")
-    for _ in range(5):
-        start = clock()
-        for _ in range(1000):
-            clock()
-        best = min(best, (clock() - start) / 1001)
-    return best
-
-
-def attribute(tally: Tally, cpu_us: float, requests: int, reading: float) -> dict[str, float]:
-    """Microseconds per request of each phase, adding up to the un-profiled `cpu_us`.
-
-    Each phase loses half a clock `reading` for every change on either side of it, then the
-    per-event cost that makes the phases sum to the measured total; a phase that would go
-    below zero is zero, and the rest are scaled to keep the sum.
-    """
-    total = cpu_us * requests / 1e6
-    kept = [s - c * reading / 2 for s, c in zip(tally.seconds, tally.changes, strict=True)]
-    per_event = (sum(kept) - total) / max(sum(tally.events), 1)
-    left = [max(k - per_event * e, 0.0) for k, e in zip(kept, tally.events, strict=True)]
-    scale = total / sum(left) if sum(left) else 0.0
-    return {p.key: x * scale / requests * 1e6 for p, x in zip(PHASES, left, strict=True)}
+def attribute(samples: Samples, cpu_us: float) -> dict[str, float]:
+    """Microseconds per request of each phase: the samples' shares of the measured `cpu_us`."""
+    total = sum(samples.seconds)
+    if not total:
+        raise RuntimeError("no CPU time was sampled: send more requests")
+    return {p.key: cpu_us * s / total for p, s in zip(PHASES, samples.seconds, strict=True)}
