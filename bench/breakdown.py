@@ -1,0 +1,268 @@
+"""Where each benchmarked page's CPU time goes, in process: the profile the issue asks for.
+
+`python -m bench.breakdown [--postgres URL] [--requests N]` builds the site on a fresh database
+of its own (a temporary SQLite file, or a database `fresh_postgres` makes beside URL's), sends
+each row of the benchmark's table with Flask's test client as the load sends it (the same
+scenarios, bench/web.py: the signed-in cookie of a sign-in, the htmx name save alternating two
+names with a real CSRF token and `seen` digest, the one-click POST for another person each
+time), and prints one line per page: CPU microseconds per request without a profiler, Python
+calls, the database's round trips, and that CPU time split into phases (bench/phases.py).
+Hello-world and the stack floor (bench/floor.py) are measured the same way beside them.
+
+These are CPU figures of this process, not throughput: gunicorn's own HTTP work (the same for
+every row) is in the throughput figures only, and so is the database server's.
+`python -m bench` puts the table in bench/RESULTS.md (`section`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import itertools
+import pstats
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.test import TestResponse
+
+from . import inprocess, phases, servers, web
+from .inprocess import Send
+
+#: Requests sent once before measuring: templates compiled, the layout's markup kept, pools full.
+WARM_UP = 20
+DEFAULT_REQUESTS = 500
+#: Turns each row's requests are measured in (un-profiled, then sampled).
+ROUNDS = 5
+
+
+@dataclass
+class Page:
+    """A row: how to send one of its requests, and what a write row changes."""
+
+    label: str
+    request: Send  #: sends one request of the row
+    site: bool = True  #: the site's own, so its database round trips can be counted
+    changes: Callable[[], int] | None = None  #: real changes stored so far (write rows)
+    sent: int = 0
+
+    def send(self) -> TestResponse:
+        """One request, counted; an answer that is not 2xx/3xx stops the run."""
+        self.sent += 1
+        return inprocess.check(self.request(), self.label)
+
+
+@dataclass
+class Measured:
+    """One row of the breakdown."""
+
+    label: str
+    cpu_us: float
+    calls: float
+    trips: int | None
+    phases: dict[str, float] = field(default_factory=dict)
+    samples: int = 0
+    note: str = ""
+
+
+def _requests(app: Flask, spec: dict[str, Any]) -> Send:
+    """The scenario's request, or its cycle's requests in turn, sent with a test client."""
+    client = app.test_client(use_cookies=False)  # like wrk: the scenario's own Cookie header
+    if "cycle" not in spec:
+        path, headers = spec["path"], spec.get("headers") or {}
+        return lambda: client.get(path, headers=headers)
+    cycle: Iterator[Any] = itertools.cycle(spec["cycle"])
+
+    def send() -> TestResponse:
+        r = next(cycle)
+        return client.open(r.path, method=r.method, data=r.body, headers=r.headers)
+
+    return send
+
+
+def _yardstick(app: Flask, label: str, path: str, cookie: str | None = None) -> Page:
+    spec = {"path": path, "headers": {"Cookie": f"session={cookie}"} if cookie else {}}
+    return Page(label, _requests(app, spec), site=False)
+
+
+def yardsticks(database_url: str) -> list[Page]:
+    """Hello-world and the stack floor's three pages, each requested as the load requests it."""
+    from .hello import app as hello
+
+    floor = inprocess.floor_app(database_url)
+    cookie = inprocess.check(floor.test_client().get("/sign-in"), "floor sign-in")
+    value = cookie.headers["Set-Cookie"].partition("session=")[2].partition(";")[0]
+    return [
+        _yardstick(hello, "hello-world", "/"),
+        *(
+            _yardstick(floor, label, path, value if signed_in else None)
+            for path, signed_in, label in web.FLOOR
+        ),
+    ]
+
+
+def site_pages(app: Flask, people: int) -> list[Page]:
+    """The benchmark's five target rows (bench/web.py's scenarios), made ready to send.
+
+    A person signed in for the pages; one saver whose name is stored as NAME_B, with the
+    digests of both names, so the save row alternates real changes; `people` seeded people,
+    each of whom the one-click row takes off the list once.
+    """
+    from sqlmodel import select
+
+    from webapp import db
+    from webapp.dev.seed import SEED_ISSUER, seed_people
+    from webapp.models import User
+
+    _person, cookie = inprocess.start_session(app)
+    saver_id, saver_cookie = inprocess.start_session(app)
+    csrf, saver_cookie = inprocess.csrf_token(app, saver_cookie)
+    saver = {"id": saver_id, "cookie": saver_cookie, "csrf": csrf}
+    saver["seen_a"] = inprocess.save_name(app, saver_cookie, csrf, web.NAME_A)
+    saver["seen_b"] = inprocess.save_name(app, saver_cookie, csrf, web.NAME_B)
+    with app.app_context():
+        seed_people(people)
+        ids = db.session().exec(
+            select(User.id).where(User.issuer == SEED_ISSUER).order_by(User.id).limit(people)
+        )
+        ctx: dict[str, Any] = {"cookie": cookie, "savers": [saver], "seeded_ids": list(ids)}
+    pages = []
+    for scenario in web.SCENARIOS:
+        if scenario.target is None:
+            continue  # the export: no target, and limited to 10 an hour
+        spec = scenario.build(app, ctx)
+        if isinstance(spec, str):
+            raise RuntimeError(f"{scenario.label}: {spec}")
+        page = Page(scenario.label, _requests(app, spec))
+        if "count" in spec:
+            kind = spec["count"]
+            page.changes = lambda kind=kind: web.count_changes(app, kind, ctx)
+        pages.append(page)
+    return pages
+
+
+def calls_per_request(send: Send, requests: int) -> float:
+    """Function calls per request as cProfile counts them (C functions' too), as bench.profile."""
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        for _ in range(requests):
+            send()
+    finally:
+        profile.disable()
+    return pstats.Stats(profile).total_calls / requests  # type: ignore[attr-defined]
+
+
+def measure(page: Page, requests: int, app: Flask | None = None) -> Measured:
+    """Warm `page` up, then its CPU time and phases (`requests` of each), calls and trips.
+
+    Both are measured in ROUNDS turns, un-profiled then sampled. The quietest un-profiled turn
+    is kept (on a shared machine other processes only ever add to a turn's CPU time); the
+    samples of every turn are pooled, and their shares applied to it.
+    """
+    changes_before = page.changes() if page.changes else 0
+    sent_before = page.sent
+    for _ in range(WARM_UP):
+        page.send()
+    batch = max(requests // ROUNDS, 1)
+    cpu, samples = [], phases.Samples()
+    for _ in range(ROUNDS):
+        cpu.append(inprocess.cpu_per_request(page.send, batch))
+        phases.sample(page.send, batch, samples)
+    calls = calls_per_request(page.send, batch)
+    trips = len(inprocess.round_trips(app, page.send)) if app is not None and page.site else None
+    note = ""
+    if page.changes:
+        changed, sent = page.changes() - changes_before, page.sent - sent_before
+        note = f"{changed} of {sent} requests made a change"
+        if changed != sent:
+            raise RuntimeError(f"{page.label}: {note}, not every one")
+    split = phases.attribute(samples, min(cpu))
+    return Measured(page.label, min(cpu), calls, trips, split, samples.count, note)
+
+
+def measure_all(app: Flask, database_url: str, requests: int) -> list[Measured]:
+    """Every row on `app`'s database: the yardsticks, then the site's five target rows."""
+    # the one-click row's people: warm-up, un-profiled and sampled, calls, round trips
+    people = WARM_UP + 2 * requests + requests // ROUNDS + 1
+    site = site_pages(app, people)  # first: the floor signs in as the first person stored
+    try:
+        return [measure(page, requests, app) for page in [*yardsticks(database_url), *site]]
+    finally:
+        inprocess.close_floor()
+
+
+def table(rows: list[Measured]) -> list[str]:
+    """Markdown lines: a row per page, the phases' microseconds adding up to the CPU column."""
+    hello = next((r.cpu_us for r in rows if r.label == "hello-world"), 0.0)
+    head = ["page", "CPU µs", "over hello-world", "calls", "round trips"]
+    head += [p.heading for p in phases.PHASES]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for r in rows:
+        cells = [
+            r.label + (f" ({r.note})" if r.note else ""),
+            f"{r.cpu_us:.0f}",
+            f"{r.cpu_us - hello:+.0f}" if r.label != "hello-world" else "",
+            f"{r.calls:.0f}",
+            "–" if r.trips is None else str(r.trips),
+            *(f"{r.phases[p.key]:.0f}" for p in phases.PHASES),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def legend() -> list[str]:
+    """What each phase column holds."""
+    return [f"- **{p.heading}**: {p.meaning}." for p in phases.PHASES]
+
+
+def section(tables: list[tuple[str, list[Measured]]], requests: int) -> str:
+    """The RESULTS.md section: how to read it, a table per database, the phases' meanings."""
+    parts = [
+        "## Where the time goes (in process, CPU per request)",
+        "`python -m bench.breakdown`: each row sent as the load sends it, but in this process "
+        f"with Flask's test client ({requests} requests after {WARM_UP} of warm-up), so these "
+        "are CPU microseconds of the Python process, not throughput. gunicorn's own HTTP work "
+        "(the same for every row) and the database server's are in the throughput figures only; "
+        "the HTTP shell column is the test client's and Werkzeug's instead. The phases are "
+        "estimated with a profiler and add up to the CPU column, which is measured without one "
+        "(bench/phases.py says how). Round trips are counted by the site's driver (on SQLite, "
+        "statements); the yardsticks' are not (the floor sends one statement when signed in).",
+    ]
+    for label, rows in tables:
+        parts.append(f"### {label}\n\n" + "\n".join(table(rows)))
+    parts.append("\n".join(legend()))
+    return "\n\n".join(parts)
+
+
+def run(database_url: str, requests: int) -> list[Measured]:
+    """Build the site on `database_url` (an empty database), measure every row, let go of it."""
+    app = inprocess.site_app(database_url)
+    try:
+        return measure_all(app, database_url, requests)
+    finally:
+        app.extensions["sentro.engine"].dispose()
+
+
+def main() -> None:
+    """Print the breakdown of every row on SQLite, or on PostgreSQL with --postgres."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", help="a PostgreSQL URL: a fresh database is made beside it")
+    parser.add_argument("--requests", type=int, default=DEFAULT_REQUESTS)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.postgres:
+            label, url = "PostgreSQL", servers.fresh_postgres(args.postgres, "breakdown")
+        else:
+            label, url = "SQLite", f"sqlite:///{Path(tmp) / 'breakdown.sqlite3'}"
+        print(f"measuring on {label}…", file=sys.stderr)
+        rows = run(url, args.requests)
+    print(f"### {label}\n\n" + "\n".join(table(rows)) + "\n\n" + "\n".join(legend()))
+
+
+if __name__ == "__main__":
+    main()
