@@ -1,4 +1,4 @@
-"""Where a request's CPU time goes: samples of the request thread, each charged to one phase.
+"""Where a request's CPU time goes: samples of the request's stack, each charged to one phase.
 
 A phase is entered when a function that belongs to it is called (its entry points are named
 below by file and function) and left when that call returns; whatever runs in between belongs
@@ -7,24 +7,27 @@ charged once, to the nearest enclosing phase: the database work a page's sign-in
 "database", the layout state a template asks for is "site hooks", and the phases add up to the
 whole. Time outside every entry point is the HTTP shell's.
 
-The requests run as they do un-profiled while a second thread samples them: every INTERVAL it
-reads the request thread's stack (the nearest entry point on it names the phase) and charges
-that phase with the CPU time the request thread used since the previous sample (its own CPU
-clock, so time spent waiting for PostgreSQL is not charged). While sampling, the interpreter
-hands over its lock within SWITCH of the sampler waking, wherever the request thread is, so
-the samples fall at moments that do not depend on the code running. The shares found are
-applied to the CPU time measured without the sampler. A deterministic profiler (cProfile, a
-`sys.setprofile` hook) is no good here: on Python 3.11 it slows every call and every bytecode,
-unevenly (call-heavy code many times over, plain bytecode by half), so its figures, scaled to the
-real total, move time between phases. Sampling leaves the request's code alone; its error is
-statistical, about a percent or two of the request per phase with a few thousand samples.
+The requests run as they do un-profiled while a timer interrupts them every INTERVAL of wall
+time (SIGALRM): the handler finds the nearest entry point on the interrupted stack and charges
+its phase with the CPU time this thread used since the previous sample (its own CPU clock, so
+time spent waiting for PostgreSQL is not charged, and the handler's own time is left out). The
+shares found are applied to the CPU time measured without the timer. With the thousands of
+samples a row gets, a phase moves by about a percent of the request from run to run; on mixes
+of known cost, and against functions of the site timed directly, the shares came within a few
+percent of the request.
+
+Two easier ways were tried and give wrong shares. A deterministic profiler (cProfile, a
+`sys.setprofile` hook): on Python 3.11 it slows every call many times over and plain bytecode
+by half, so its figures, even scaled to the real total, move time between phases. A sampling
+thread: it must take the interpreter's lock to read the stack, and gets it where the request
+releases it (os.urandom, sqlite3, a socket), so those places take the samples of their
+neighbours. An OS signal reaches the request thread wherever it is.
 """
 
 from __future__ import annotations
 
 import re
-import sys
-import threading
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -128,10 +131,8 @@ def phase_of(code: CodeType) -> int:
     return -1
 
 
-#: Wall-clock seconds the sampler sleeps between samples (Linux adds some tens of µs).
+#: Wall-clock seconds between samples.
 INTERVAL = 1e-4
-#: The interpreter's switch interval while sampling (its default is 5 ms).
-SWITCH = 5e-6
 
 
 @dataclass
@@ -156,35 +157,32 @@ def _phase_at(frame, kinds: dict[CodeType, int]) -> int:
 
 
 def sample(send: Callable[[], object], requests: int, into: Samples | None = None) -> Samples:
-    """Send `requests` requests in this thread while another samples it; add to `into`."""
+    """Send `requests` requests while a timer samples them; add the samples to `into`.
+
+    Only from the main thread (Python runs signal handlers there); any SIGALRM handler and
+    timer set before are put back afterwards.
+    """
     found = into or Samples()
     kinds: dict[CodeType, int] = {}
-    target = threading.get_ident()
-    clock = time.pthread_getcpuclockid(target)
-    done = threading.Event()
+    clock = time.thread_time
+    last = clock()
 
-    def sampler() -> None:
-        frames, read = sys._current_frames, time.clock_gettime
-        last = read(clock)
-        while not done.is_set():
-            time.sleep(INTERVAL)
-            frame = frames().get(target)
-            now = read(clock)
-            found.seconds[_phase_at(frame, kinds)] += now - last
-            found.count += 1
-            last = now
+    def on_alarm(_signal: int, frame) -> None:
+        nonlocal last
+        now = clock()
+        found.seconds[_phase_at(frame, kinds)] += now - last
+        found.count += 1
+        last = clock()
 
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(SWITCH)
-    thread = threading.Thread(target=sampler, name="phase sampler", daemon=True)
-    thread.start()
+    handler = signal.signal(signal.SIGALRM, on_alarm)
+    timer = signal.setitimer(signal.ITIMER_REAL, INTERVAL, INTERVAL)
     try:
         for _ in range(requests):
             send()
     finally:
-        done.set()
-        thread.join()
-        sys.setswitchinterval(switch)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, handler)
+        signal.setitimer(signal.ITIMER_REAL, *timer)
     return found
 
 
