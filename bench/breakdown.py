@@ -227,10 +227,12 @@ def section(tables: list[tuple[str, list[Measured]]], requests: int) -> str:
         "`python -m bench.breakdown`: each row sent as the load sends it, but in this process "
         f"with Flask's test client ({requests} requests after {WARM_UP} of warm-up), so these "
         "are CPU microseconds of the Python process, not throughput. gunicorn's own HTTP work "
-        "(the same for every row) and the database server's are in the throughput figures only; "
-        "the HTTP shell column is the test client's and Werkzeug's instead. The phases are "
-        "estimated with a profiler and add up to the CPU column, which is measured without one "
-        "(bench/phases.py says how). Round trips are counted by the site's driver (on SQLite, "
+        "(much the same for every row) and the database server's are in the throughput figures "
+        "only; the test client column stands where gunicorn's work would be and is no part of "
+        "the site (a long URL or a form body makes it grow). The CPU column is "
+        "measured without any profiler; the phases split it by where a timer's samples of the "
+        "stack fell (bench/phases.py), so they add up to it and move by about a percent of a "
+        "row from run to run. Round trips are counted by the site's driver (on SQLite, "
         "statements); the yardsticks' are not (the floor sends one statement when signed in).",
     ]
     for label, rows in tables:

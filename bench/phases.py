@@ -5,7 +5,7 @@ below by file and function) and left when that call returns; whatever runs in be
 to it, except the time of a nested phase, which belongs to the nested one. So each moment is
 charged once, to the nearest enclosing phase: the database work a page's sign-in does is
 "database", the layout state a template asks for is "site hooks", and the phases add up to the
-whole. Time outside every entry point is the HTTP shell's.
+whole. Time outside every entry point is the test client's.
 
 The requests run as they do un-profiled while a timer interrupts them every INTERVAL of wall
 time (SIGALRM): the handler finds the nearest entry point on the interrupted stack and charges
@@ -48,10 +48,17 @@ class Phase:
 
 PHASES = (
     Phase(
-        "shell",
-        "HTTP shell",
-        "outside Flask's dispatch: the test client building the request, Werkzeug's request "
-        "and response objects, Flask's app and request contexts, URL matching, teardown",
+        "client",
+        "test client",
+        "outside the app: Werkzeug's test client building the WSGI environ and reading the "
+        "answer, where gunicorn parses and writes HTTP instead (not measured here)",
+    ),
+    Phase(
+        "wsgi",
+        "WSGI",
+        "in the app, outside Flask's dispatch: Werkzeug's request and response objects, "
+        "Flask's app and request contexts, URL matching, teardown",
+        r"flask/app\.py:Flask\.wsgi_app$",
     ),
     Phase(
         "cookie",
@@ -108,7 +115,7 @@ PHASES = (
         r"flask/app\.py:Flask\.full_dispatch_request$",
     ),
 )
-SHELL = 0
+CLIENT = 0
 _RULES = [(i, re.compile(p.entries)) for i, p in enumerate(PHASES) if p.entries]
 _ROOT = f"{ROOT}/"
 
@@ -153,34 +160,43 @@ def _phase_at(frame, kinds: dict[CodeType, int]) -> int:
         if phase >= 0:
             return phase
         frame = frame.f_back
-    return SHELL
+    return CLIENT
 
 
 def sample(send: Callable[[], object], requests: int, into: Samples | None = None) -> Samples:
     """Send `requests` requests while a timer samples them; add the samples to `into`.
 
-    Only from the main thread (Python runs signal handlers there); any SIGALRM handler and
-    timer set before are put back afterwards.
+    Only from the main thread (Python runs signal handlers there). A sample that comes while
+    the last one is still being taken (a busy machine) is left out, its time going to the
+    next. The SIGALRM handler and timer set before are put back afterwards.
     """
     found = into or Samples()
     kinds: dict[CodeType, int] = {}
     clock = time.thread_time
-    last = clock()
+    last, busy = clock(), False
 
     def on_alarm(_signal: int, frame) -> None:
-        nonlocal last
+        nonlocal last, busy
+        if busy:
+            return
+        busy = True
         now = clock()
         found.seconds[_phase_at(frame, kinds)] += now - last
         found.count += 1
-        last = clock()
+        last, busy = clock(), False
 
-    handler = signal.signal(signal.SIGALRM, on_alarm)
+    handler = signal.getsignal(signal.SIGALRM)
+    if handler is None:
+        raise RuntimeError("SIGALRM has a handler Python did not set: cannot sample")
+    signal.signal(signal.SIGALRM, on_alarm)
     timer = signal.setitimer(signal.ITIMER_REAL, INTERVAL, INTERVAL)
     try:
         for _ in range(requests):
             send()
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        while signal.SIGALRM in signal.sigpending():  # one still on its way: let it land here
+            time.sleep(INTERVAL)
         signal.signal(signal.SIGALRM, handler)
         signal.setitimer(signal.ITIMER_REAL, *timer)
     return found
