@@ -25,6 +25,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 from flask import Flask
@@ -48,6 +49,7 @@ class Page:
     request: Send  #: sends one request of the row
     site: bool = True  #: the site's own, so its database round trips can be counted
     changes: Callable[[], int] | None = None  #: real changes stored so far (write rows)
+    entries: dict[CodeType, int] = field(default_factory=dict)  #: the app's view functions
     sent: int = 0
 
     def send(self) -> TestResponse:
@@ -86,7 +88,7 @@ def _requests(app: Flask, spec: dict[str, Any]) -> Send:
 
 def _yardstick(app: Flask, label: str, path: str, cookie: str | None = None) -> Page:
     spec = {"path": path, "headers": {"Cookie": f"session={cookie}"} if cookie else {}}
-    return Page(label, _requests(app, spec), site=False)
+    return Page(label, _requests(app, spec), site=False, entries=phases.view_entries(app))
 
 
 def yardsticks(database_url: str) -> list[Page]:
@@ -137,7 +139,7 @@ def site_pages(app: Flask, people: int) -> list[Page]:
         spec = scenario.build(app, ctx)
         if isinstance(spec, str):
             raise RuntimeError(f"{scenario.label}: {spec}")
-        page = Page(scenario.label, _requests(app, spec))
+        page = Page(scenario.label, _requests(app, spec), entries=phases.view_entries(app))
         if "count" in spec:
             kind = spec["count"]
             page.changes = lambda kind=kind: web.count_changes(app, kind, ctx)
@@ -172,7 +174,7 @@ def measure(page: Page, requests: int, app: Flask | None = None) -> Measured:
     cpu, samples = [], phases.Samples()
     for _ in range(ROUNDS):
         cpu.append(inprocess.cpu_per_request(page.send, batch))
-        phases.sample(page.send, batch, samples)
+        phases.sample(page.send, batch, samples, page.entries)
     calls = calls_per_request(page.send, batch)
     trips = len(inprocess.round_trips(app, page.send)) if app is not None and page.site else None
     note = ""

@@ -26,12 +26,15 @@ neighbours. An OS signal reaches the request thread wherever it is.
 
 from __future__ import annotations
 
+import inspect
 import re
 import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import CodeType
+
+from flask import Flask
 
 from .servers import ROOT
 
@@ -90,7 +93,8 @@ PHASES = (
     Phase(
         "view",
         "view",
-        "the view and the services it calls, their database work and templates aside",
+        "the view function and the services it calls, their database work and templates "
+        "aside (a decorator such as login_required, around it, is the sign-in's)",
         r"flask/app\.py:Flask\.dispatch_request$",
     ),
     Phase(
@@ -129,6 +133,17 @@ def _where(code: CodeType) -> str:
     return f"{path}:{code.co_qualname}"
 
 
+def view_entries(app: Flask) -> dict[CodeType, int]:
+    """Each view function of `app`, under its decorators, as an entry point of the view phase.
+
+    Decorators such as login_required wrap the view: they run in their own phase (sign-in), and
+    the function they wrap, found by `__wrapped__`, is the view's again.
+    """
+    view = next(i for i, p in enumerate(PHASES) if p.key == "view")
+    functions = (inspect.unwrap(f) for f in app.view_functions.values())
+    return {f.__code__: view for f in functions if hasattr(f, "__code__")}
+
+
 def phase_of(code: CodeType) -> int:
     """The phase whose entry point `code` is, or -1: it then runs in its caller's phase."""
     where = _where(code)
@@ -163,15 +178,22 @@ def _phase_at(frame, kinds: dict[CodeType, int]) -> int:
     return CLIENT
 
 
-def sample(send: Callable[[], object], requests: int, into: Samples | None = None) -> Samples:
+def sample(
+    send: Callable[[], object],
+    requests: int,
+    into: Samples | None = None,
+    entries: dict[CodeType, int] | None = None,
+) -> Samples:
     """Send `requests` requests while a timer samples them; add the samples to `into`.
+
+    `entries`: entry points besides the rules' (`view_entries`), code object to phase.
 
     Only from the main thread (Python runs signal handlers there). A sample that comes while
     the last one is still being taken (a busy machine) is left out, its time going to the
     next. The SIGALRM handler and timer set before are put back afterwards.
     """
     found = into or Samples()
-    kinds: dict[CodeType, int] = {}
+    kinds: dict[CodeType, int] = dict(entries or {})
     clock = time.thread_time
     last, busy = clock(), False
 
