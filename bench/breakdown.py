@@ -20,6 +20,7 @@ import argparse
 import cProfile
 import itertools
 import pstats
+import statistics
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -36,7 +37,7 @@ from .inprocess import Send
 
 #: Requests sent once before measuring: templates compiled, the layout's markup kept, pools full.
 WARM_UP = 20
-DEFAULT_REQUESTS = 500
+DEFAULT_REQUESTS = 1000
 #: Turns each row's requests are measured in (un-profiled, then sampled).
 ROUNDS = 5
 
@@ -68,6 +69,7 @@ class Measured:
     trips: int | None
     phases: dict[str, float] = field(default_factory=dict)
     samples: int = 0
+    sampled_us: float = 0.0  #: CPU per request the samples found, their own cost left out
     note: str = ""
 
 
@@ -159,12 +161,16 @@ def calls_per_request(send: Send, requests: int) -> float:
     return pstats.Stats(profile).total_calls / requests  # type: ignore[attr-defined]
 
 
-def measure(page: Page, requests: int, app: Flask | None = None) -> Measured:
+def measure(
+    page: Page, requests: int, app: Flask | None = None, cost: float | None = None
+) -> Measured:
     """Warm `page` up, then its CPU time and phases (`requests` of each), calls and trips.
 
-    Both are measured in ROUNDS turns, un-profiled then sampled. The quietest un-profiled turn
-    is kept (on a shared machine other processes only ever add to a turn's CPU time); the
-    samples of every turn are pooled, and their shares applied to it.
+    Both are measured in ROUNDS turns, un-profiled then sampled, so that a drift in the
+    machine's speed touches both alike; the CPU time is the mean of every un-profiled turn (not
+    the quietest: a write row's periodic costs, SQLite's checkpoint of its log for one, are
+    real) and the samples of every turn are pooled, their shares applied to it. `cost`: what a
+    sample costs the sampled thread (`phases.signal_cost`), found now if not given.
     """
     changes_before = page.changes() if page.changes else 0
     sent_before = page.sent
@@ -183,8 +189,11 @@ def measure(page: Page, requests: int, app: Flask | None = None) -> Measured:
         note = f"{changed} of {sent} requests made a change"
         if changed != sent:
             raise RuntimeError(f"{page.label}: {note}, not every one")
-    split = phases.attribute(samples, min(cpu))
-    return Measured(page.label, min(cpu), calls, trips, split, samples.count, note)
+    cost = phases.signal_cost() if cost is None else cost
+    cpu_us = statistics.fmean(cpu)
+    split = phases.attribute(samples, cpu_us, cost)
+    sampled_us = (sum(samples.seconds) - cost * samples.count) / (ROUNDS * batch) * 1e6
+    return Measured(page.label, cpu_us, calls, trips, split, samples.count, sampled_us, note)
 
 
 def measure_all(app: Flask, database_url: str, requests: int) -> list[Measured]:
@@ -192,8 +201,9 @@ def measure_all(app: Flask, database_url: str, requests: int) -> list[Measured]:
     # the one-click row's people: warm-up, un-profiled and sampled, calls, round trips
     people = WARM_UP + 2 * requests + requests // ROUNDS + 1
     site = site_pages(app, people)  # first: the floor signs in as the first person stored
+    cost = phases.signal_cost()
     try:
-        return [measure(page, requests, app) for page in [*yardsticks(database_url), *site]]
+        return [measure(p, requests, app, cost) for p in [*yardsticks(database_url), *site]]
     finally:
         inprocess.close_floor()
 
@@ -265,6 +275,12 @@ def main() -> None:
             label, url = "SQLite", f"sqlite:///{Path(tmp) / 'breakdown.sqlite3'}"
         print(f"measuring on {label}…", file=sys.stderr)
         rows = run(url, args.requests)
+    for r in rows:  # a check on the sampling: what the samples found against the CPU measured
+        print(
+            f"{r.label[:60]:60} {r.samples:6} samples, {r.sampled_us:5.0f} µs sampled"
+            f" against {r.cpu_us:5.0f} µs measured",
+            file=sys.stderr,
+        )
     print(f"### {label}\n\n" + "\n".join(table(rows)) + "\n\n" + "\n".join(legend()))
 
 

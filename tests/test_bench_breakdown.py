@@ -70,7 +70,7 @@ def test_a_refused_request_stops_the_run_instead_of_being_measured(with_csrf, ap
 
 def test_every_row_is_measured_and_its_phases_add_up(with_csrf, app, migrated):
     load_v1(app)  # what `db upgrade` stores, which /privacy shows
-    rows = breakdown.measure_all(app, migrated, requests=5)
+    rows = breakdown.measure_all(app, migrated, requests=50)
     assert [r.label for r in rows][:4] == ["hello-world", *(label for *_, label in web.FLOOR)]
     assert len(rows) == 9
     for row in rows:
@@ -122,7 +122,7 @@ def test_a_nested_phase_is_charged_its_own_time_and_no_more(monkeypatch):
     rules = [(index["view"], f"{here}:_outer$"), (index["db"], f"{here}:_inner$")]
     monkeypatch.setattr(phases, "_RULES", [(i, re.compile(rule)) for i, rule in rules])
     cpu = min(inprocess.cpu_per_request(_outer, 20) for _ in range(3))
-    split = phases.attribute(phases.sample(_outer, 40), cpu)
+    split = phases.attribute(phases.sample(_outer, 80), cpu)
     assert sum(split.values()) == pytest.approx(cpu)
     assert split["db"] / cpu == pytest.approx(0.75, abs=0.1)
     assert split["view"] / cpu == pytest.approx(0.25, abs=0.1)
