@@ -38,8 +38,8 @@ from .inprocess import Send
 #: Requests sent once before measuring: templates compiled, the layout's markup kept, pools full.
 WARM_UP = 20
 DEFAULT_REQUESTS = 1000
-#: Turns each row's requests are measured in (un-profiled, then sampled).
-ROUNDS = 5
+#: Turns each row's requests are measured in (un-profiled, then sampled), rows taking turns.
+ROUNDS = 10
 
 
 @dataclass
@@ -161,39 +161,64 @@ def calls_per_request(send: Send, requests: int) -> float:
     return pstats.Stats(profile).total_calls / requests  # type: ignore[attr-defined]
 
 
-def measure(
-    page: Page, requests: int, app: Flask | None = None, cost: float | None = None
-) -> Measured:
-    """Warm `page` up, then its CPU time and phases (`requests` of each), calls and trips.
+@dataclass
+class _Run:
+    """A row being measured: its un-profiled turns' CPU times and its pooled samples."""
 
-    Both are measured in ROUNDS turns, un-profiled then sampled, so that a drift in the
-    machine's speed touches both alike; the CPU time is the mean of every un-profiled turn (not
-    the quietest: a write row's periodic costs, SQLite's checkpoint of its log for one, are
-    real) and the samples of every turn are pooled, their shares applied to it. `cost`: what a
-    sample costs the sampled thread (`phases.signal_cost`), found now if not given.
+    page: Page
+    cpu: list[float] = field(default_factory=list)
+    samples: phases.Samples = field(default_factory=phases.Samples)
+    changes: int = 0
+    sent: int = 0
+
+    def start(self) -> None:
+        self.changes = self.page.changes() if self.page.changes else 0
+        self.sent = self.page.sent
+        for _ in range(WARM_UP):
+            self.page.send()
+
+    def turn(self, batch: int) -> None:
+        self.cpu.append(inprocess.cpu_per_request(self.page.send, batch))
+        phases.sample(self.page.send, batch, self.samples, self.page.entries)
+
+    def finish(self, batch: int, app: Flask | None, cost: float) -> Measured:
+        page = self.page
+        calls = calls_per_request(page.send, batch)
+        trips = len(inprocess.round_trips(app, page.send)) if app and page.site else None
+        note = ""
+        if page.changes:
+            changed, sent = page.changes() - self.changes, page.sent - self.sent
+            note = f"{changed} of {sent} requests made a change"
+            if changed != sent:
+                raise RuntimeError(f"{page.label}: {note}, not every one")
+        cpu_us = statistics.fmean(self.cpu)
+        split = phases.attribute(self.samples, cpu_us, cost)
+        sampled = sum(self.samples.seconds) - cost * self.samples.count
+        sampled_us = sampled / (len(self.cpu) * batch) * 1e6
+        count = self.samples.count
+        return Measured(page.label, cpu_us, calls, trips, split, count, sampled_us, note)
+
+
+def measure(
+    pages: list[Page], requests: int, app: Flask | None = None, cost: float | None = None
+) -> list[Measured]:
+    """Warm each page up, then its CPU time and phases (`requests` of each), calls and trips.
+
+    Measured in ROUNDS turns, each row in turn within each, un-profiled then sampled, so that
+    a slower spell of the machine touches every row and both measures alike. A row's CPU time
+    is the mean of all its un-profiled turns (not the quietest: a write row's periodic costs,
+    SQLite's checkpoint of its log for one, are real); its samples are pooled and their shares
+    applied to it. `cost`: what a sample costs the sampled thread (`phases.signal_cost`).
     """
-    changes_before = page.changes() if page.changes else 0
-    sent_before = page.sent
-    for _ in range(WARM_UP):
-        page.send()
     batch = max(requests // ROUNDS, 1)
-    cpu, samples = [], phases.Samples()
-    for _ in range(ROUNDS):
-        cpu.append(inprocess.cpu_per_request(page.send, batch))
-        phases.sample(page.send, batch, samples, page.entries)
-    calls = calls_per_request(page.send, batch)
-    trips = len(inprocess.round_trips(app, page.send)) if app is not None and page.site else None
-    note = ""
-    if page.changes:
-        changed, sent = page.changes() - changes_before, page.sent - sent_before
-        note = f"{changed} of {sent} requests made a change"
-        if changed != sent:
-            raise RuntimeError(f"{page.label}: {note}, not every one")
     cost = phases.signal_cost() if cost is None else cost
-    cpu_us = statistics.fmean(cpu)
-    split = phases.attribute(samples, cpu_us, cost)
-    sampled_us = (sum(samples.seconds) - cost * samples.count) / (ROUNDS * batch) * 1e6
-    return Measured(page.label, cpu_us, calls, trips, split, samples.count, sampled_us, note)
+    runs = [_Run(page) for page in pages]
+    for run in runs:
+        run.start()
+    for _ in range(ROUNDS):
+        for run in runs:
+            run.turn(batch)
+    return [run.finish(batch, app, cost) for run in runs]
 
 
 def measure_all(app: Flask, database_url: str, requests: int) -> list[Measured]:
@@ -201,9 +226,8 @@ def measure_all(app: Flask, database_url: str, requests: int) -> list[Measured]:
     # the one-click row's people: warm-up, un-profiled and sampled, calls, round trips
     people = WARM_UP + 2 * requests + requests // ROUNDS + 1
     site = site_pages(app, people)  # first: the floor signs in as the first person stored
-    cost = phases.signal_cost()
     try:
-        return [measure(p, requests, app, cost) for p in [*yardsticks(database_url), *site]]
+        return measure([*yardsticks(database_url), *site], requests, app)
     finally:
         inprocess.close_floor()
 

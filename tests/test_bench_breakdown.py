@@ -65,13 +65,13 @@ def test_a_refused_request_stops_the_run_instead_of_being_measured(with_csrf, ap
         lambda: client.post("/account/profile/name", data=web.NAME_A, headers=headers),
     )
     with pytest.raises(RuntimeError, match="answered 400, not 2xx/3xx"):
-        breakdown.measure(refused, 5, app)
+        breakdown.measure([refused], 5, app)
     assert refused.sent == 1
 
 
 def test_every_row_is_measured_and_its_phases_add_up(with_csrf, app, migrated):
     load_v1(app)  # what `db upgrade` stores, which /privacy shows
-    rows = breakdown.measure_all(app, migrated, requests=50)
+    rows = breakdown.measure_all(app, migrated, requests=200)
     assert [r.label for r in rows][:4] == ["hello-world", *(label for *_, label in web.FLOOR)]
     assert len(rows) == 9
     for row in rows:
