@@ -139,7 +139,7 @@ def main() -> None:
 
     lines: list[str] = []
     breakdowns: list[tuple[str, list[breakdown.Measured]]] = []
-    breakdown_requests = 100 if args.quick else breakdown.DEFAULT_REQUESTS
+    breakdown_requests = 300 if args.quick else breakdown.DEFAULT_REQUESTS
     comparisons = []
     campaign = None
     with run_provider(port=0) as provider:

@@ -261,8 +261,10 @@ def section(tables: list[tuple[str, list[Measured]]], requests: int) -> str:
     parts = [
         "## Where the time goes (in process, CPU per request)",
         "`python -m bench.breakdown`: each row sent as the load sends it, but in this process "
-        f"with Flask's test client ({requests} requests after {WARM_UP} of warm-up), so these "
-        "are CPU microseconds of the Python process, not throughput. gunicorn's own HTTP work "
+        f"with Flask's test client ({requests} requests timed without a profiler and "
+        f"{requests} sampled, after {WARM_UP} of warm-up, in {ROUNDS} turns the rows take in "
+        "rotation), so these are CPU microseconds of the Python process, not throughput. "
+        "gunicorn's own HTTP work "
         "(much the same for every row) and the database server's are in the throughput figures "
         "only; the test client column stands where gunicorn's work would be and is no part of "
         "the site (a long URL or a form body makes it grow). The CPU column is "
