@@ -5,13 +5,14 @@ of its own (a temporary SQLite file, or a database `fresh_postgres` makes beside
 each row of the benchmark's table with Flask's test client as the load sends it (the same
 scenarios, bench/web.py: the signed-in cookie of a sign-in, the htmx name save alternating two
 names with a real CSRF token and `seen` digest, the one-click POST for another person each
-time), and prints one line per page: CPU microseconds per request without a profiler, Python
+time), and prints one line per page: CPU microseconds per request without a profiler, function
 calls, the database's round trips, and that CPU time split into phases (bench/phases.py).
-Hello-world and the stack floor (bench/floor.py) are measured the same way beside them.
+Hello-world and the stack floor (bench/floor.py) are measured the same way beside them. On
+stderr, per row, the CPU time the samples found against the CPU time measured, as a check.
 
-These are CPU figures of this process, not throughput: gunicorn's own HTTP work (the same for
-every row) is in the throughput figures only, and so is the database server's.
-`python -m bench` puts the table in bench/RESULTS.md (`section`).
+These are CPU figures of this process, not throughput: gunicorn's own HTTP work (much the same
+for every row) is in the throughput figures only, and so is the database server's.
+`python -m bench` puts the tables in bench/RESULTS.md (`section`).
 """
 
 from __future__ import annotations

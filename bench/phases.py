@@ -210,12 +210,13 @@ def sample(
         nonlocal last, busy
         if busy:
             return
-        busy = True
-        now = clock()
-        phase = _phase_at(frame, kinds)
-        found.seconds[phase] += now - last
-        found.counts[phase] += 1
-        last, busy = clock(), False
+        busy, now = True, clock()
+        try:
+            phase = _phase_at(frame, kinds)
+            found.seconds[phase] += now - last
+            found.counts[phase] += 1
+        finally:
+            last, busy = clock(), False
 
     handler = signal.getsignal(signal.SIGALRM)
     if handler is None:
