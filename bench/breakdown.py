@@ -270,8 +270,9 @@ def section(tables: list[tuple[str, list[Measured]]], requests: int) -> str:
         "only; the test client column stands where gunicorn's work would be and is no part of "
         "the site (a long URL or a form body makes it grow). The CPU column is "
         "measured without any profiler; the phases split it by where a timer's samples of the "
-        "stack fell (bench/phases.py), so they add up to it and move by about a percent of a "
-        "row from run to run. Round trips are counted by the site's driver (on SQLite, "
+        "stack fell (bench/phases.py), so they add up to it; a phase moves by a few percent "
+        "of its row from run to run (compare rows within one run). The garbage collector's "
+        "time is a column of its own. Round trips are counted by the site's driver (on SQLite, "
         "statements); the yardsticks' are not (the floor sends one statement when signed in).",
     ]
     for label, rows in tables:

@@ -11,10 +11,10 @@ The requests run as they do un-profiled while a timer interrupts them every INTE
 time (SIGALRM): the handler finds the nearest entry point on the interrupted stack and charges
 its phase with the CPU time this thread used since the previous sample (its own CPU clock, so
 time spent waiting for PostgreSQL is not charged, and the handler's own time is left out). The
-shares found are applied to the CPU time measured without the timer. With the thousands of
-samples a row gets, a phase moves by about a percent of the request from run to run; on mixes
-of known cost, and against functions of the site timed directly, the shares came within a few
-percent of the request.
+shares found are applied to the CPU time measured without the timer. With the thousand or so
+samples a row gets, a phase moves by a few percent of its request from run to run (tens of
+µs on a signed-in page, on a shared virtual machine); on mixes of known cost, and against
+functions of the site timed directly, the shares came within a few percent of the request.
 
 Two easier ways were tried and give wrong shares. A deterministic profiler (cProfile, a
 `sys.setprofile` hook): on Python 3.11 it slows every call many times over and plain bytecode
@@ -26,10 +26,12 @@ neighbours. An OS signal reaches the request thread wherever it is.
 
 from __future__ import annotations
 
+import gc
 import inspect
 import re
 import signal
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -113,6 +115,12 @@ PHASES = (
         r"flask/templating\.py:|jinja2/|templates/|bench/floor_templates/",
     ),
     Phase(
+        "gc",
+        "garbage collector",
+        "Python's cyclic garbage collector, whichever allocation set it off: a collection of "
+        "the oldest generation takes milliseconds and would swell whatever phase it fell in",
+    ),
+    Phase(
         "other",
         "other",
         "Flask's dispatch itself (signals, the response made from the view's value) and "
@@ -121,6 +129,7 @@ PHASES = (
     ),
 )
 CLIENT = 0
+GC = next(i for i, p in enumerate(PHASES) if p.key == "gc")
 _RULES = [(i, re.compile(p.entries)) for i, p in enumerate(PHASES) if p.entries]
 _ROOT = f"{ROOT}/"
 
@@ -199,29 +208,42 @@ def sample(
 
     Only from the main thread (Python runs signal handlers there). A sample that comes while
     the last one is still being taken (a busy machine) is left out, its time going to the
-    next. The SIGALRM handler and timer set before are put back afterwards.
+    next. The garbage collector's time is its own phase, timed by `gc.callbacks` and taken
+    out of the sample it would have swollen. The SIGALRM handler and timer set before are put
+    back afterwards.
     """
     found = into or Samples()
     kinds: dict[CodeType, int] = dict(entries or {})
-    clock = time.thread_time
-    last, busy = clock(), False
+    clock, thread = time.thread_time, threading.get_ident()
+    last, busy, collecting, collected = clock(), False, 0.0, 0.0
 
     def on_alarm(_signal: int, frame) -> None:
-        nonlocal last, busy
+        nonlocal last, busy, collected
         if busy:
             return
         busy, now = True, clock()
         try:
             phase = _phase_at(frame, kinds)
-            found.seconds[phase] += now - last
+            found.seconds[phase] += now - last - collected
+            found.seconds[GC] += collected
             found.counts[phase] += 1
         finally:
-            last, busy = clock(), False
+            last, busy, collected = clock(), False, 0.0
+
+    def on_collection(stage: str, _info: dict) -> None:
+        nonlocal collecting, collected
+        if threading.get_ident() != thread:
+            return  # another thread's collection: not on this thread's clock
+        if stage == "start":
+            collecting = clock()
+        else:
+            collected += clock() - collecting
 
     handler = signal.getsignal(signal.SIGALRM)
     if handler is None:
         raise RuntimeError("SIGALRM has a handler Python did not set: cannot sample")
     signal.signal(signal.SIGALRM, on_alarm)
+    gc.callbacks.append(on_collection)
     timer = signal.setitimer(signal.ITIMER_REAL, interval, interval)
     try:
         for _ in range(requests):
@@ -232,6 +254,7 @@ def sample(
             time.sleep(interval)
         signal.signal(signal.SIGALRM, handler)
         signal.setitimer(signal.ITIMER_REAL, *timer)
+        gc.callbacks.remove(on_collection)
     return found
 
 
