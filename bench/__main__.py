@@ -10,7 +10,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from . import load, mail, servers, web
+from . import breakdown, load, mail, servers, web
 
 RESULTS = servers.ROOT / "bench" / "RESULTS.md"
 
@@ -118,7 +118,9 @@ def main() -> None:
     parser.add_argument(
         "--mail", type=int, action="append", help="messages per mail comparison (repeatable)"
     )
-    parser.add_argument("--no-pages", action="store_true", help="mail rows only")
+    parser.add_argument(
+        "--no-pages", action="store_true", help="mail rows only (no page rows, no breakdown)"
+    )
     parser.add_argument("--no-mail", action="store_true", help="page rows only")
     args = parser.parse_args()
     if not load.have_wrk():
@@ -136,6 +138,8 @@ def main() -> None:
     from webapp.dev.provider import run_provider
 
     lines: list[str] = []
+    breakdowns: list[tuple[str, list[breakdown.Measured]]] = []
+    breakdown_requests = 300 if args.quick else breakdown.DEFAULT_REQUESTS
     comparisons = []
     campaign = None
     with run_provider(port=0) as provider:
@@ -144,6 +148,13 @@ def main() -> None:
         if args.postgres:
             databases.append(("PostgreSQL", servers.fresh_postgres(args.postgres, "bench")))
         for label, url in databases if not args.no_pages else ():
+            log(f"where the time goes on {label}: in process, a database of its own")
+            own = (
+                servers.fresh_sqlite("breakdown.sqlite3")
+                if label == "SQLite"
+                else servers.fresh_postgres(args.postgres, "breakdown")
+            )
+            breakdowns.append((label, breakdown.run(own, breakdown_requests)))
             log(f"pages on {label}")
             yardsticks, rows = web.measure_site(
                 url, provider_url, users=args.users, seconds=seconds, log=log
@@ -185,6 +196,7 @@ def main() -> None:
             "## Every row\n\n"
             + "\n".join(HEADER + lines + mail_lines(comparisons, campaign))
             + f"\n\nLoad average after the run: {_load_average()}.",
+            *([breakdown.section(breakdowns, breakdown_requests)] if breakdowns else []),
             f"Whole run: {time.monotonic() - started:.0f} s.",
         ]
     )

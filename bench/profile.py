@@ -13,64 +13,16 @@ import argparse
 import cProfile
 import pstats
 import tempfile
-import time
-import uuid
 from pathlib import Path
 
-from sqlmodel import Session
+from flask import Flask
 
-from webapp.db import counting_round_trips
+from .inprocess import cpu_per_request, round_trips, signed_in_client, site_app
 
 PAGES = ["/account", "/account/profile", "/privacy"]
 
 
-def _app(database_url: str):
-    from webapp import create_app
-    from webapp.cli import upgrade_database
-
-    app = create_app(
-        {
-            "SENTRO_ENV": "testing",
-            "SECRET_KEY": "profile-" + "x" * 40,
-            "DATABASE_URL": database_url,
-            "OIDC_ISSUER": "http://127.0.0.1:9",
-            "OIDC_CLIENT_ID": "profile",
-            "OIDC_CLIENT_SECRET": "profile",
-            "SMTP_URL": "smtp://127.0.0.1:9",
-            "BASE_URL": "http://localhost",
-        }
-    )
-    with app.app_context():
-        upgrade_database()
-    return app
-
-
-def _signed_in_client(app):
-    from webapp.auth import current, sessions
-    from webapp.models import User, utcnow
-
-    engine = app.extensions["sentro.engine"]
-    with Session(engine, expire_on_commit=False) as db:
-        user = User(
-            issuer="http://127.0.0.1:9",
-            subject=f"profile-{uuid.uuid4()}",
-            email="profile@example.test",
-            name="Pro File",
-        )
-        db.add(user)
-        db.flush()
-        now = utcnow()
-        with app.app_context():
-            limits = sessions.Lifetimes.from_config(app.config)
-            reference, _row = sessions.start(db, user, now=now, lifetimes=limits, staff=False)
-        db.commit()
-    client = app.test_client()
-    with client.session_transaction() as cookie:
-        cookie[current.REFERENCE] = reference
-    return client
-
-
-def measure(app, client, path: str, requests: int) -> dict[str, float]:
+def measure(app: Flask, client, path: str, requests: int) -> dict[str, float]:
     """Calls and CPU microseconds per request for `path`, and one request's round trips."""
     for _ in range(3):
         assert client.get(path).status_code == 200, path
@@ -80,12 +32,8 @@ def measure(app, client, path: str, requests: int) -> dict[str, float]:
         client.get(path)
     profile.disable()
     calls = pstats.Stats(profile).total_calls / requests  # type: ignore[attr-defined]
-    start = time.process_time()
-    for _ in range(requests):
-        client.get(path)
-    cpu_us = (time.process_time() - start) / requests * 1e6
-    with counting_round_trips(app.extensions["sentro.engine"]) as trips:
-        client.get(path)
+    cpu_us = cpu_per_request(lambda: client.get(path), requests)
+    trips = round_trips(app, lambda: client.get(path))
     return {
         "calls": calls,
         "cpu_us": cpu_us,
@@ -104,8 +52,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.postgres or f"sqlite:///{Path(tmp) / 'profile.db'}"
-        app = _app(url)
-        client = _signed_in_client(app)
+        app = site_app(url)
+        client = signed_in_client(app)
         for path in args.paths:
             r = measure(app, client, path, args.requests)
             print(

@@ -35,6 +35,9 @@ GUNICORN = [
     "--log-level",
     "warning",
 ]
+#: Where a page's layout hands htmx its CSRF token, and where an edit form carries `seen`.
+CSRF_IN_LAYOUT = re.compile(r'"X-CSRFToken": "([^"]+)"')
+SEEN_IN_FORM = re.compile(r'name="seen" value="([^"]*)"')
 
 
 def free_port() -> int:
@@ -165,7 +168,7 @@ def csrf_token(site: str, cookie: str) -> tuple[str, str]:
         headers={"Cookie": f"sentro_session={cookie}", "User-Agent": USER_AGENT},
         timeout=10,
     )
-    found = re.search(r'"X-CSRFToken": "([^"]+)"', page.text)
+    found = CSRF_IN_LAYOUT.search(page.text)
     if not found:
         raise RuntimeError(f"bench: no CSRF token on /account: {page.status_code}")
     return found.group(1), _session_cookie(page) or cookie
@@ -178,7 +181,7 @@ def save_once(site: str, cookie: str, csrf: str, values: dict[str, str]) -> str:
 
     def seen() -> str:
         page = requests.get(edit, headers=jar, timeout=10)
-        found = re.search(r'name="seen" value="([^"]*)"', page.text)
+        found = SEEN_IN_FORM.search(page.text)
         if not found:
             raise RuntimeError(f"bench: no seen digest on {edit}: {page.status_code}")
         return found.group(1)

@@ -156,7 +156,7 @@ def make_heavy(app: Flask, user_id: int) -> None:
         )
 
 
-def _count_changes(app: Flask, kind: str, ctx: dict[str, Any]) -> int:
+def count_changes(app: Flask, kind: str, ctx: dict[str, Any]) -> int:
     """How many real changes a write row made: name corrections, or people taken off the list."""
     from sqlalchemy import func, select
 
@@ -321,7 +321,7 @@ def measure_site(
                 continue
             log(f"  {scenario.label}")
             base = unlimited if spec.get("server") == "unlimited" else site
-            changes_before = _count_changes(app, spec["count"], ctx) if "count" in spec else 0
+            changes_before = count_changes(app, spec["count"], ctx) if "count" in spec else 0
             result = load.run(
                 base + spec["path"],
                 seconds=seconds,
@@ -332,7 +332,7 @@ def measure_site(
             )
             notes = [f"{result.bad} of {result.requests} not 2xx/3xx"] if result.bad else []
             if "count" in spec:
-                changed = _count_changes(app, spec["count"], ctx) - changes_before
+                changed = count_changes(app, spec["count"], ctx) - changes_before
                 notes.append(f"{changed} of {result.requests} requests made a change")
             if spec.get("server") == "unlimited":
                 notes.append("rate limit off for this row")
