@@ -124,6 +124,7 @@ def site_pages(app: Flask, people: int) -> list[Page]:
     from webapp.models import User
 
     _person, cookie = inprocess.start_session(app)
+    _csrf, cookie = inprocess.csrf_token(app, cookie)  # a browser's cookie after its first page
     saver_id, saver_cookie = inprocess.start_session(app)
     csrf, saver_cookie = inprocess.csrf_token(app, saver_cookie)
     saver = {"id": saver_id, "cookie": saver_cookie, "csrf": csrf}

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from flask import Flask, render_template
 from flask_login import LoginManager, UserMixin, login_required, login_user
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFProtect, generate_csrf
 
 URL = os.environ.get("BENCH_FLOOR_DB_URL", "sqlite:///:memory:")
 app = Flask(__name__, template_folder=str(Path(__file__).with_name("floor_templates")))
@@ -99,4 +99,5 @@ def sign_in() -> str:
     """Bench only: sign this browser in as the person with the smallest id."""
     (first,) = _row('SELECT min(id) FROM "user"', ())
     login_user(load(str(first)))
+    generate_csrf()  # the cookie holds its CSRF secret, as a browser's does after one page
     return "signed in"

@@ -56,6 +56,14 @@ def test_the_one_click_row_takes_another_person_off_the_list_each_time(with_csrf
     assert one_click.changes is not None and one_click.changes() == 3
 
 
+def test_the_signed_in_pages_send_the_cookie_a_browser_holds_after_its_first_page(with_csrf, app):
+    """Its CSRF secret is in it already: a page row does not pay for a new cookie each time."""
+    rows = _rows(app)
+    for label in ("signed-in `/account`", "signed-in `/account/profile`"):
+        answer = rows[label].send()
+        assert answer.status_code == 200 and "Set-Cookie" not in answer.headers, label
+
+
 def test_a_refused_request_stops_the_run_instead_of_being_measured(with_csrf, app):
     _id, cookie = inprocess.start_session(app)
     client = app.test_client(use_cookies=False)
