@@ -34,6 +34,22 @@ def test_an_empty_catcher_says_so(dev_app):
     assert "No mail yet" in page.get_data(as_text=True)
 
 
+@pytest.mark.parametrize(
+    ("older", "newer"),
+    [
+        ("1764460800.M99P7Q1.host", "1764460800.M123456P7Q2.host"),  # same second
+        ("1764460800.M500P7Q1.host", "1764460800.M500P7Q2.host"),  # same microsecond
+        ("1764460800.M999999P7Q9.host", "1764460801.M5P7Q10.host"),  # the next second
+        ("cur-odd-name", "1764460800.M1P7Q1.host"),  # a name of another shape: oldest
+    ],
+)
+def test_messages_are_ordered_by_when_they_arrived_not_by_their_names_as_text(older, newer):
+    from webapp.mail.devmail import arrival
+
+    assert arrival(newer) > arrival(older)
+    assert sorted([newer, older], key=arrival, reverse=True) == [newer, older]
+
+
 def test_caught_mail_is_listed_newest_first_and_readable(dev_app):
     caught(dev_app, "First message", "ana@example.com", "Kia ora Ana")
     key = caught(dev_app, "Second message", "bo@example.com", "Kia ora Bo")

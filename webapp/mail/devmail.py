@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mailbox
+import re
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -24,12 +25,28 @@ def _maildir() -> mailbox.Maildir | None:
     return mailbox.Maildir(path, create=False) if path.exists() else None
 
 
+#: A Maildir name as Python's `mailbox` (and so aiosmtpd's catcher) writes it:
+#: seconds, microseconds (not zero-padded), process id, a count in the process.
+_NAME = re.compile(r"(\d+)\.M(\d+)P\d+Q(\d+)")
+
+
+def arrival(key: str) -> tuple[int, int, int, str]:
+    """A sort key for when a message arrived, from its Maildir name.
+
+    The names cannot be sorted as text: within one second "M99" would sort after "M123456".
+    A name of another shape sorts first (oldest), by itself.
+    """
+    found = _NAME.match(key)
+    if found is None:
+        return (0, 0, 0, key)
+    return (int(found[1]), int(found[2]), int(found[3]), key)
+
+
 def _messages(limit: int) -> list[tuple[str, EmailMessage]]:
     box = _maildir()
     if box is None:
         return []
-    # Iterating a Mailbox yields messages; the keys come from keys(). They start with the time.
-    keys = sorted(box.keys(), reverse=True)[:limit]
+    keys = sorted(box.keys(), key=arrival, reverse=True)[:limit]
     return [(key, _parser.parsebytes(box.get_bytes(key))) for key in keys]
 
 
