@@ -182,17 +182,18 @@ def count_changes(app: Flask, kind: str, ctx: dict[str, Any]) -> int:
 
 
 def change_note(changed: int, answered: int) -> str:
-    """What a write row's note says of its changes against the requests wrk saw answered.
+    """What a write row's note says of its changes against the answers wrk read.
 
     wrk counts the answers it read before its time ran out; the requests still in flight then
-    reach the site and make their change too, so a row where every request made one shows a
-    few more changes than answers.
+    reach the site and make their change too, so a row whose every request makes one counts a
+    few more changes than answers. Which answered request failed, if one did, it cannot tell.
     """
-    if changed < answered:
+    if changed <= answered:
         return f"{changed} of {answered} requests made a change"
-    late = changed - answered
-    tail = f" (and {late} sent before the end, answered after it)" if late else ""
-    return f"every one of {answered} requests made a change{tail}"
+    return (
+        f"{changed} changes for {answered} answers read"
+        " (the requests in flight when the load stopped made theirs too)"
+    )
 
 
 def _average(a: load.Result, b: load.Result) -> load.Result:
