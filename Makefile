@@ -36,16 +36,19 @@ run: setup
 # With TEST_DATABASE_URL the PostgreSQL run goes at the same time as the SQLite one: the tests
 # wait on browsers, mail, the provider and the database more than on the cores, so the two
 # together take about as long as the longer alone. Its output follows the SQLite run's.
+# --dist worksteal: a worker that runs out of tests takes some of the other's, so the site
+# walks (up to 45 s each in the browser) do not leave one worker finishing alone.
 test: setup
 	$(PY) -m ruff check .
 	@postgres=0; log=""; \
 	if [ -n "$$TEST_DATABASE_URL" ]; then \
 		log=$$(mktemp); \
 		echo "== on PostgreSQL too ($$TEST_DATABASE_URL), at the same time; its output follows"; \
-		TEST_DATABASE=postgres $(PY) -m pytest -p no:cacheprovider -n 2 -m "not browser" \
+		TEST_DATABASE=postgres $(PY) -m pytest -p no:cacheprovider -n 2 --dist worksteal \
+			-m "not browser" \
 			>"$$log" 2>&1 & pid=$$!; \
 	fi; \
-	$(PY) -m pytest -p no:cacheprovider -n 2; sqlite=$$?; \
+	$(PY) -m pytest -p no:cacheprovider -n 2 --dist worksteal; sqlite=$$?; \
 	if [ -n "$$log" ]; then \
 		wait $$pid; postgres=$$?; \
 		echo "== on PostgreSQL ($$TEST_DATABASE_URL)"; cat "$$log"; rm -f "$$log"; \
