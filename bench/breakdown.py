@@ -18,9 +18,7 @@ for every row) is in the throughput figures only, and so is the database server'
 from __future__ import annotations
 
 import argparse
-import cProfile
 import itertools
-import pstats
 import statistics
 import sys
 import tempfile
@@ -151,18 +149,6 @@ def site_pages(app: Flask, people: int) -> list[Page]:
     return pages
 
 
-def calls_per_request(send: Send, requests: int) -> float:
-    """Function calls per request as cProfile counts them (C functions' too), as bench.profile."""
-    profile = cProfile.Profile()
-    profile.enable()
-    try:
-        for _ in range(requests):
-            send()
-    finally:
-        profile.disable()
-    return pstats.Stats(profile).total_calls / requests  # type: ignore[attr-defined]
-
-
 @dataclass
 class _Run:
     """A row being measured: its un-profiled turns' CPU times and its pooled samples."""
@@ -185,7 +171,7 @@ class _Run:
 
     def finish(self, batch: int, app: Flask | None, cost: float) -> Measured:
         page = self.page
-        calls = calls_per_request(page.send, batch)
+        calls = inprocess.calls_per_request(page.send, batch)
         trips = len(inprocess.round_trips(app, page.send)) if app and page.site else None
         note = ""
         if page.changes:

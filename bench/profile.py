@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import pstats
 import tempfile
 from pathlib import Path
 
 from flask import Flask
 
-from .inprocess import cpu_per_request, round_trips, signed_in_client, site_app
+from .inprocess import calls_per_request, cpu_per_request, round_trips, signed_in_client, site_app
 
 PAGES = ["/account", "/account/profile", "/privacy"]
 
@@ -26,12 +25,7 @@ def measure(app: Flask, client, path: str, requests: int) -> dict[str, float]:
     """Calls and CPU microseconds per request for `path`, and one request's round trips."""
     for _ in range(3):
         assert client.get(path).status_code == 200, path
-    profile = cProfile.Profile()
-    profile.enable()
-    for _ in range(requests):
-        client.get(path)
-    profile.disable()
-    calls = pstats.Stats(profile).total_calls / requests  # type: ignore[attr-defined]
+    calls = calls_per_request(lambda: client.get(path), requests)
     cpu_us = cpu_per_request(lambda: client.get(path), requests)
     trips = round_trips(app, lambda: client.get(path))
     return {
